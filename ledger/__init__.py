@@ -1,0 +1,1 @@
+"""The system of record: inventory ledger, master data and documents."""

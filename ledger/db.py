@@ -1,0 +1,93 @@
+"""Engines and units of work for SQLite and PostgreSQL.
+
+SQLite is the embedded default, so it is configured to be correct under
+concurrency, not just to work: WAL so readers never block the writer, a busy
+timeout so a second writer waits instead of failing, and ``BEGIN IMMEDIATE``
+so a write transaction takes the write lock at its start (a deferred
+transaction that later upgrades its lock can fail with SQLITE_BUSY no matter
+how long the timeout is).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def is_sqlite(engine_or_url) -> bool:
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
+    """Build an engine for ``url``; nothing connects until first use."""
+    sa_url = make_url(url)
+    if sa_url.get_backend_name() == "sqlite":
+        engine = create_engine(
+            sa_url,
+            echo=echo,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return engine
+    if sa_url.get_backend_name() == "postgresql" and sa_url.get_driver_name() in ("", "psycopg2"):
+        # We ship psycopg 3; accept plain postgresql:// URLs by choosing it.
+        sa_url = sa_url.set(drivername="postgresql+psycopg")
+    return create_engine(sa_url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
+                         pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy (below) emit BEGIN itself instead of pysqlite's
+        # implicit, deferred transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back otherwise."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+@contextmanager
+def read_only(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads: on SQLite it does not take the write lock."""
+    session = factory()
+    try:
+        if is_sqlite(session.get_bind()):
+            session.connection(execution_options={"sqlite_begin": "DEFERRED"})
+        yield session
+    finally:
+        session.rollback()
+        session.close()

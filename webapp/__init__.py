@@ -1,0 +1,20 @@
+"""The Flask app factory. Nothing connects to a database at import time."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from webapp.config import Config
+
+
+def create_app(config: Config | None = None) -> Flask:
+    app = Flask(__name__)
+    cfg = config or Config()
+    app.config.from_object(cfg)
+
+    from webapp import extensions
+    extensions.db.init_app(app)
+
+    from webapp import pages
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,3 @@
+"""CLI commands of this area (filled in by its issue)."""
+
+commands: list = []

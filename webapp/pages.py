@@ -1,0 +1,19 @@
+"""Planner pages."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from ledger import queries
+from ledger.db import read_only
+from webapp.extensions import db
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    with read_only(db.sessions) as session:
+        nodes = queries.node_summary(session)
+        top = queries.stock_overview(session, limit=50)
+    return render_template("index.html", nodes=nodes, top=top)
