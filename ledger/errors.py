@@ -64,6 +64,15 @@ class IdempotencyConflict(LedgerError):
                          field="idempotency_key")
 
 
+class IdempotencyInProgress(LedgerError):
+    code = "idempotency_in_progress"
+    status = 409
+
+    def __init__(self, key: str):
+        super().__init__(f"a request with idempotency key {key!r} is still in progress",
+                         field="idempotency_key")
+
+
 class ImportErrors(LedgerError):
     code = "import_errors"
     status = 422

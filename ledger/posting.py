@@ -1,0 +1,223 @@
+"""Posting movements: the one write path of the ledger.
+
+A posting is a list of movements applied atomically in the caller's
+transaction. The arithmetic is done by pure functions (``position_deltas``);
+this module turns it into conditional statements:
+
+* touched positions are written in one canonical order, (sku_id, node_id), so
+  two postings never wait on each other in opposite orders (no deadlocks);
+* a position whose buckets decrease is changed by ``UPDATE … WHERE bucket +
+  delta >= 0`` — the database decides, under its row lock, whether the stock
+  is there; every shortfall of the posting is gathered and reported in one
+  ``InsufficientStock`` and the caller's transaction is rolled back;
+* a position that only gains is upserted;
+* the CHECK constraints on ``stock_positions`` and ``movements`` stay as the
+  last line of defence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+import weakref
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ledger.errors import (
+    IdempotencyConflict, IdempotencyInProgress, InsufficientStock, InvalidMovement, UnknownNode, UnknownSku,
+)
+from ledger.models import IdempotencyRecord, MovementRow, Node, Sku, StockPosition, utcnow
+from ledger.movements import BUCKETS, MAX_MOVEMENTS_PER_POSTING, Movement, position_deltas
+
+_positions = StockPosition.__table__
+_movements = MovementRow.__table__
+_idem = IdempotencyRecord.__table__
+
+
+@dataclass(frozen=True)
+class PostingResult:
+    txn_id: str
+    movement_ids: tuple[int, ...]
+    replayed: bool = False
+
+    def to_dict(self) -> dict:
+        return {"txn_id": self.txn_id, "movement_ids": list(self.movement_ids)}
+
+
+class CodeCache:
+    """Maps SKU and node codes to ids. Ids never change once assigned, so the
+    cache only ever grows; it is kept per engine."""
+
+    _per_engine: "weakref.WeakKeyDictionary[Engine, CodeCache]" = weakref.WeakKeyDictionary()
+
+    def __init__(self) -> None:
+        self.skus: dict[str, int] = {}
+        self.nodes: dict[str, int] = {}
+
+    @classmethod
+    def for_connection(cls, conn: Connection) -> "CodeCache":
+        engine = conn.engine
+        cache = cls._per_engine.get(engine)
+        if cache is None:
+            cache = cls._per_engine[engine] = cls()
+        return cache
+
+    def resolve(self, conn: Connection, skus: set[str], nodes: set[str]) -> None:
+        for table, codes, known, error, field in (
+            (Sku.__table__, skus, self.skus, UnknownSku, "sku"),
+            (Node.__table__, nodes, self.nodes, UnknownNode, "node"),
+        ):
+            missing = codes - known.keys()
+            if missing:
+                rows = conn.execute(
+                    select(table.c.code, table.c.id).where(table.c.code.in_(sorted(missing))))
+                known.update({code: id_ for code, id_ in rows})
+                still = sorted(missing - known.keys())
+                if still:
+                    raise error(f"unknown {field} code(s): {', '.join(still)}", field=field)
+
+
+def request_hash(payload) -> str:
+    blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _movement_payload(movements: Sequence[Movement]) -> list[dict]:
+    return [
+        {"kind": m.kind, "sku": m.sku, "qty": m.qty, "node": m.node, "to_node": m.to_node,
+         "doc_type": m.doc_type, "doc_id": m.doc_id, "note": m.note}
+        for m in movements
+    ]
+
+
+def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -> dict | None:
+    """Insert the key, or return the stored response of its first use.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent transaction that
+    inserted the same key and then sees its row, so exactly one caller wins.
+    Returns None when this caller holds the key.
+    """
+    dialect = conn.dialect.name
+    ins = (postgresql.insert(_idem) if dialect == "postgresql" else sqlite.insert(_idem))
+    stmt = ins.values(key=key, scope=scope, request_hash=digest, status="pending",
+                      created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+    # RETURNING, not rowcount: some driver/dialect pairs report -1 for INSERTs.
+    if conn.execute(stmt.returning(_idem.c.key)).first() is not None:
+        return None
+    row = conn.execute(select(_idem.c.request_hash, _idem.c.response, _idem.c.scope)
+                       .where(_idem.c.key == key)).one()
+    if row.request_hash != digest or row.scope != scope:
+        raise IdempotencyConflict(key)
+    if row.response is None:
+        raise IdempotencyInProgress(key)
+    return row.response
+
+
+def store_idempotent_response(conn: Connection, key: str, response: dict) -> None:
+    conn.execute(update(_idem).where(_idem.c.key == key)
+                 .values(status="done", response=response))
+
+
+def post(
+    session: Session | Connection,
+    movements: Sequence[Movement],
+    *,
+    idempotency_key: str | None = None,
+    actor: str | None = None,
+    at: dt.datetime | None = None,
+) -> PostingResult:
+    """Apply ``movements`` atomically inside the caller's transaction.
+
+    With an ``idempotency_key``, a repeat of the same request returns the first
+    result and applies nothing; the same key with other movements raises
+    ``IdempotencyConflict``. The caller commits (see ``ledger.db.unit_of_work``).
+    """
+    if not movements:
+        raise InvalidMovement("a posting needs at least one movement", field="movements")
+    if len(movements) > MAX_MOVEMENTS_PER_POSTING:
+        raise InvalidMovement(f"at most {MAX_MOVEMENTS_PER_POSTING} movements per posting",
+                              field="movements")
+    conn = session.connection() if isinstance(session, Session) else session
+    if idempotency_key is not None:
+        if not idempotency_key or len(idempotency_key) > 255:
+            raise InvalidMovement("idempotency key must be 1-255 characters",
+                                  field="idempotency_key")
+        first = claim_idempotency_key(conn, idempotency_key, "posting",
+                                      request_hash(_movement_payload(movements)))
+        if first is not None:
+            return PostingResult(first["txn_id"], tuple(first["movement_ids"]), replayed=True)
+
+    cache = CodeCache.for_connection(conn)
+    cache.resolve(conn, {m.sku for m in movements},
+                  {m.node for m in movements} | {m.to_node for m in movements if m.to_node})
+    _apply_deltas(conn, cache, movements)
+
+    txn_id = str(uuid.uuid4())
+    when = at or utcnow()
+    rows = [
+        {
+            "txn_id": txn_id, "kind": m.kind, "sku_id": cache.skus[m.sku], "qty": m.qty,
+            "from_node_id": cache.nodes[m.node] if m.from_node else None,
+            "from_bucket": m.from_bucket,
+            "to_node_id": cache.nodes[m.to_node] if m.dest_node else None,
+            "to_bucket": m.to_bucket, "doc_type": m.doc_type, "doc_id": m.doc_id,
+            "actor": actor, "note": m.note, "created_at": when,
+        }
+        for m in movements
+    ]
+    ids = tuple(conn.execute(insert(_movements).returning(_movements.c.id), rows).scalars())
+    result = PostingResult(txn_id, ids)
+    if idempotency_key is not None:
+        store_idempotent_response(conn, idempotency_key, result.to_dict())
+    return result
+
+
+def _apply_deltas(conn: Connection, cache: CodeCache, movements: Sequence[Movement]) -> None:
+    keyed = sorted(
+        ((cache.skus[sku], cache.nodes[node]), (sku, node), delta)
+        for (sku, node), delta in position_deltas(movements).items()
+    )
+    shortages: list[dict] = []
+    for (sku_id, node_id), (sku, node), delta in keyed:
+        changes = {b: d for b, d in delta.items() if d}
+        if not changes:
+            continue
+        if all(d > 0 for d in changes.values()):
+            _upsert_gain(conn, sku_id, node_id, changes)
+            continue
+        values = {b: getattr(_positions.c, b) + d for b, d in changes.items()}
+        guard = [getattr(_positions.c, b) + d >= 0 for b, d in changes.items() if d < 0]
+        stmt = (update(_positions)
+                .where(_positions.c.sku_id == sku_id, _positions.c.node_id == node_id, *guard)
+                .values(**values))
+        if conn.execute(stmt).rowcount != 1:
+            shortages.extend(_describe_shortage(conn, sku_id, node_id, sku, node, changes))
+    if shortages:
+        raise InsufficientStock(shortages)
+
+
+def _upsert_gain(conn: Connection, sku_id: int, node_id: int, changes: dict[str, int]) -> None:
+    ins = (postgresql.insert(_positions) if conn.dialect.name == "postgresql"
+           else sqlite.insert(_positions))
+    base = dict.fromkeys(BUCKETS, 0) | changes
+    stmt = ins.values(sku_id=sku_id, node_id=node_id, **base).on_conflict_do_update(
+        index_elements=["sku_id", "node_id"],
+        set_={b: getattr(_positions.c, b) + getattr(ins.excluded, b) for b in changes},
+    )
+    conn.execute(stmt)
+
+
+def _describe_shortage(conn, sku_id, node_id, sku, node, changes) -> list[dict]:
+    row = conn.execute(select(*[getattr(_positions.c, b) for b in BUCKETS]).where(
+        and_(_positions.c.sku_id == sku_id, _positions.c.node_id == node_id))).first()
+    have = dict(zip(BUCKETS, row)) if row else dict.fromkeys(BUCKETS, 0)
+    return [
+        {"sku": sku, "node": node, "bucket": b, "have": have[b], "need": -d}
+        for b, d in changes.items() if d < 0 and have[b] + d < 0
+    ]
