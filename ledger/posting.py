@@ -68,6 +68,8 @@ class CodeCache:
             cache = cls._per_engine[engine] = cls()
         return cache
 
+    PRELOAD_MAX = 200_000  # load a whole code table at once while it is this small
+
     def resolve(self, conn: Connection, skus: set[str], nodes: set[str]) -> None:
         for table, codes, known, error, field in (
             (Sku.__table__, skus, self.skus, UnknownSku, "sku"),
@@ -75,8 +77,12 @@ class CodeCache:
         ):
             missing = codes - known.keys()
             if missing:
-                rows = conn.execute(
-                    select(table.c.code, table.c.id).where(table.c.code.in_(sorted(missing))))
+                query = select(table.c.code, table.c.id)
+                if len(missing) < 50 and known:
+                    query = query.where(table.c.code.in_(sorted(missing)))
+                else:
+                    query = query.limit(self.PRELOAD_MAX)
+                rows = conn.execute(query)
                 known.update({code: id_ for code, id_ in rows})
                 still = sorted(missing - known.keys())
                 if still:
@@ -159,7 +165,7 @@ def post(
     _apply_deltas(conn, cache, movements)
 
     txn_id = str(uuid.uuid4())
-    when = at or utcnow()
+    when = (at or utcnow()).astimezone(dt.timezone.utc)
     rows = [
         {
             "txn_id": txn_id, "kind": m.kind, "sku_id": cache.skus[m.sku], "qty": m.qty,
@@ -171,14 +177,84 @@ def post(
         }
         for m in movements
     ]
-    ids = tuple(conn.execute(insert(_movements).returning(_movements.c.id), rows).scalars())
+    ids = _insert_movements(conn, rows)
     result = PostingResult(txn_id, ids)
     if idempotency_key is not None:
         store_idempotent_response(conn, idempotency_key, result.to_dict())
     return result
 
 
+# The hot path speaks the driver's SQL directly: these statements run for every
+# reservation, and building and compiling SQLAlchemy constructs for them costs
+# more CPU than the database spends executing them. The strings are built once
+# per (dialect, shape) and cached.
+_SQL_CACHE: dict[tuple, str] = {}
+_MOVEMENT_COLUMNS = ("txn_id", "kind", "sku_id", "qty", "from_node_id", "from_bucket",
+                     "to_node_id", "to_bucket", "doc_type", "doc_id", "actor", "note",
+                     "created_at")
+
+
+def _ph(dialect: str, name: str) -> str:
+    return f"%({name})s" if dialect == "postgresql" else f":{name}"
+
+
+def _update_sql(dialect: str, changes: dict[str, int]) -> str:
+    shape = ("update", dialect, tuple((b, d < 0) for b, d in changes.items()))
+    sql = _SQL_CACHE.get(shape)
+    if sql is None:
+        sets = ", ".join(f"{b} = {b} + {_ph(dialect, 'd_' + b)}" for b in changes)
+        guards = "".join(f" AND {b} + {_ph(dialect, 'd_' + b)} >= 0"
+                         for b, d in changes.items() if d < 0)
+        sql = _SQL_CACHE[shape] = (
+            f"UPDATE stock_positions SET {sets} WHERE sku_id = {_ph(dialect, 'sku_id')}"
+            f" AND node_id = {_ph(dialect, 'node_id')}{guards}")
+    return sql
+
+
+def _upsert_sql(dialect: str, buckets: tuple[str, ...]) -> str:
+    shape = ("upsert", dialect, buckets)
+    sql = _SQL_CACHE.get(shape)
+    if sql is None:
+        cols = ", ".join(BUCKETS)
+        values = ", ".join(_ph(dialect, "v_" + b) for b in BUCKETS)
+        sets = ", ".join(f"{b} = stock_positions.{b} + excluded.{b}" for b in buckets)
+        sql = _SQL_CACHE[shape] = (
+            f"INSERT INTO stock_positions (sku_id, node_id, {cols}) VALUES "
+            f"({_ph(dialect, 'sku_id')}, {_ph(dialect, 'node_id')}, {values}) "
+            f"ON CONFLICT (sku_id, node_id) DO UPDATE SET {sets}")
+    return sql
+
+
+def _insert_movements_sql(dialect: str, n: int) -> str:
+    shape = ("movements", dialect, n)
+    sql = _SQL_CACHE.get(shape)
+    if sql is None:
+        cols = ", ".join(_MOVEMENT_COLUMNS)
+        rows = ", ".join(
+            "(" + ", ".join(_ph(dialect, f"{c}_{i}") for c in _MOVEMENT_COLUMNS) + ")"
+            for i in range(n))
+        sql = _SQL_CACHE[shape] = f"INSERT INTO movements ({cols}) VALUES {rows} RETURNING id"
+    return sql
+
+
+def _insert_movements(conn: Connection, rows: list[dict]) -> tuple[int, ...]:
+    dialect = conn.dialect.name
+    to_db = _movements.c.created_at.type._cached_bind_processor(conn.dialect)
+    ids: list[int] = []
+    for start in range(0, len(rows), 200):  # stay far below any bind-parameter limit
+        chunk = rows[start:start + 200]
+        params = {}
+        for i, row in enumerate(chunk):
+            for c in _MOVEMENT_COLUMNS:
+                value = row[c]
+                params[f"{c}_{i}"] = to_db(value) if (c == "created_at" and to_db) else value
+        result = conn.exec_driver_sql(_insert_movements_sql(dialect, len(chunk)), params)
+        ids.extend(sorted(r[0] for r in result))
+    return tuple(ids)
+
+
 def _apply_deltas(conn: Connection, cache: CodeCache, movements: Sequence[Movement]) -> None:
+    dialect = conn.dialect.name
     keyed = sorted(
         ((cache.skus[sku], cache.nodes[node]), (sku, node), delta)
         for (sku, node), delta in position_deltas(movements).items()
@@ -189,28 +265,16 @@ def _apply_deltas(conn: Connection, cache: CodeCache, movements: Sequence[Moveme
         if not changes:
             continue
         if all(d > 0 for d in changes.values()):
-            _upsert_gain(conn, sku_id, node_id, changes)
+            values = {f"v_{b}": changes.get(b, 0) for b in BUCKETS}
+            conn.exec_driver_sql(_upsert_sql(dialect, tuple(changes)),
+                                 {"sku_id": sku_id, "node_id": node_id, **values})
             continue
-        values = {b: getattr(_positions.c, b) + d for b, d in changes.items()}
-        guard = [getattr(_positions.c, b) + d >= 0 for b, d in changes.items() if d < 0]
-        stmt = (update(_positions)
-                .where(_positions.c.sku_id == sku_id, _positions.c.node_id == node_id, *guard)
-                .values(**values))
-        if conn.execute(stmt).rowcount != 1:
+        params = {"sku_id": sku_id, "node_id": node_id,
+                  **{f"d_{b}": d for b, d in changes.items()}}
+        if conn.exec_driver_sql(_update_sql(dialect, changes), params).rowcount != 1:
             shortages.extend(_describe_shortage(conn, sku_id, node_id, sku, node, changes))
     if shortages:
         raise InsufficientStock(shortages)
-
-
-def _upsert_gain(conn: Connection, sku_id: int, node_id: int, changes: dict[str, int]) -> None:
-    ins = (postgresql.insert(_positions) if conn.dialect.name == "postgresql"
-           else sqlite.insert(_positions))
-    base = dict.fromkeys(BUCKETS, 0) | changes
-    stmt = ins.values(sku_id=sku_id, node_id=node_id, **base).on_conflict_do_update(
-        index_elements=["sku_id", "node_id"],
-        set_={b: getattr(_positions.c, b) + getattr(ins.excluded, b) for b in changes},
-    )
-    conn.execute(stmt)
 
 
 def _describe_shortage(conn, sku_id, node_id, sku, node, changes) -> list[dict]:

@@ -99,7 +99,8 @@ def balances_as_of(session: Session, at: dt.datetime, *, sku: str | None = None,
                    node: str | None = None) -> list[Balance]:
     if at.tzinfo is None:
         raise ValueError("as-of instants must be timezone-aware")
-    return journal_balances(session, as_of=at, sku=sku, node=node)
+    # Stored instants are UTC (SQLite keeps them without an offset).
+    return journal_balances(session, as_of=at.astimezone(dt.timezone.utc), sku=sku, node=node)
 
 
 def atp(session: Session, sku: str, *, node: str | None = None) -> dict[str, int]:

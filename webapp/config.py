@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 
@@ -10,13 +11,28 @@ def default_database_url() -> str:
     return f"sqlite:///{Path.cwd() / 'stockroute.sqlite3'}"
 
 
+def instance_dir() -> Path:
+    return Path(os.environ.get("STOCKROUTE_INSTANCE_DIR") or Path.cwd() / "instance")
+
+
+def instance_secret_key() -> str:
+    path = instance_dir() / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(secrets.token_hex(32))
+        tmp.chmod(0o600)
+        os.replace(tmp, path)  # atomic: concurrent workers end up with one key
+    return path.read_text().strip()
+
+
 class Config:
     def __init__(self, **overrides):
         self.DATABASE_URL = os.environ.get("DATABASE_URL") or default_database_url()
-        # SECRET_KEY must be set in production; without one a random key is made
-        # per process (sessions then do not survive a restart).
-        self.SECRET_KEY = os.environ.get("SECRET_KEY") or os.urandom(32).hex()
-        self.SECRET_KEY_FROM_ENV = "SECRET_KEY" in os.environ
+        # SECRET_KEY must come from the environment in production. Without one,
+        # a random key is made once and kept in the instance folder (never in
+        # the repository), so every worker of one installation shares it.
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret_key()
         self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
         self.ROUTING_TIME_LIMIT_S = float(os.environ.get("STOCKROUTE_ROUTING_TIME_LIMIT_S", "10"))
         self.TESTING = False

@@ -1,3 +1,99 @@
-"""CLI commands of this area."""
+"""``stockroute ledger …``: audit, balances, history and manual postings."""
 
-commands: list = []
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from ledger import queries
+from ledger.audit import audit as run_audit
+from ledger.db import read_only, unit_of_work
+from ledger.errors import LedgerError
+from ledger.movements import KINDS, Movement
+from ledger.posting import post as post_movements
+from webapp.extensions import db
+
+
+@click.group("ledger", help="Inspect and post to the inventory ledger.")
+def ledger_group() -> None:
+    pass
+
+
+@ledger_group.command("audit")
+@with_appcontext
+def audit() -> None:
+    """Prove every balance equals the sum of its journal rows; exit 1 on any difference."""
+    with read_only(db.sessions) as session:
+        report = run_audit(session)
+    for diff in report.differences:
+        click.echo(f"DIFFERENCE {diff}", err=True)
+    if not report.clean:
+        click.echo(f"audit FAILED: {len(report.differences)} difference(s) in "
+                   f"{report.positions_checked} positions", err=True)
+        sys.exit(1)
+    click.echo(f"audit clean: {report.positions_checked} positions match the journal")
+
+
+@ledger_group.command("balances")
+@click.option("--sku")
+@click.option("--node")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
+              help="reconstruct from the journal as of this instant (with a UTC offset, e.g. 2026-11-01T12:00:00+00:00)")
+@with_appcontext
+def balances(sku, node, as_of) -> None:
+    """Balances per (SKU, node) and bucket, as JSON lines."""
+    try:
+        with read_only(db.sessions) as session:
+            rows = (queries.balances_as_of(session, as_of, sku=sku, node=node) if as_of
+                    else queries.balances(session, sku=sku, node=node))
+    except LedgerError as err:
+        raise click.UsageError(err.message) from err
+    for row in rows:
+        click.echo(json.dumps(row.to_dict()))
+
+
+@ledger_group.command("history")
+@click.argument("sku")
+@click.argument("node")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--before-id", type=int, help="page: movements older than this id")
+@with_appcontext
+def history(sku, node, limit, before_id) -> None:
+    """Movements of SKU at NODE, newest first, as JSON lines."""
+    try:
+        with read_only(db.sessions) as session:
+            rows = queries.history(session, sku, node, limit=limit, before_id=before_id)
+    except LedgerError as err:
+        raise click.UsageError(err.message) from err
+    for row in rows:
+        click.echo(json.dumps(row))
+
+
+@ledger_group.command("post")
+@click.argument("kind", type=click.Choice(sorted(KINDS)))
+@click.argument("sku")
+@click.argument("qty", type=int)
+@click.argument("node")
+@click.option("--to-node", help="destination node (transfer_out only)")
+@click.option("--key", "idempotency_key", help="idempotency key: a retry applies nothing twice")
+@click.option("--note")
+@click.option("--actor", default="cli", show_default=True)
+@with_appcontext
+def post(kind, sku, qty, node, to_node, idempotency_key, note, actor) -> None:
+    """Post one movement (e.g. ``count_gain TEE-BLK-M 10 DC-EAST``)."""
+    try:
+        movement = Movement(kind, sku, qty, node, to_node=to_node, note=note,
+                            doc_type="manual")
+        with unit_of_work(db.sessions) as session:
+            result = post_movements(session, [movement], idempotency_key=idempotency_key,
+                                    actor=actor)
+    except LedgerError as err:
+        click.echo(f"error ({err.field or 'request'}): {err.message}", err=True)
+        sys.exit(1)
+    click.echo(json.dumps({**result.to_dict(), "replayed": result.replayed}))
+
+
+commands = [ledger_group]
