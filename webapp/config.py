@@ -41,5 +41,6 @@ class Config:
 
 
 class TestConfig(Config):
+    __test__ = False  # not a pytest test class
     def __init__(self, **overrides):
         super().__init__(TESTING=True, SECRET_KEY="test-secret", **overrides)

@@ -1,0 +1,88 @@
+"""The CLI and the overview page, driven as a user would."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import text
+
+from ledger.db import unit_of_work
+from tests.ledger.helpers import make_world
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from webapp import create_app
+from webapp.cli import main
+from webapp.config import TestConfig
+
+
+@pytest.fixture
+def app(database_url):
+    return create_app(TestConfig(DATABASE_URL=database_url))
+
+
+class Cli:
+    """Runs the real ``stockroute`` command group against the test app."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def invoke(self, args):
+        info = ScriptInfo(create_app=lambda: self.app)
+        return CliRunner().invoke(main, args, obj=info)
+
+
+
+
+def test_db_upgrade_reports_the_revision(app):
+    result = Cli(app).invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
+
+
+def test_ledger_post_then_balances_then_audit(app, sessions):
+    make_world(sessions)
+    cli = Cli(app)
+    result = cli.invoke(args=["ledger", "post", "count_gain", "A", "7", "N1", "--key", "k1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["replayed"] is False
+    again = cli.invoke(args=["ledger", "post", "count_gain", "A", "7", "N1", "--key", "k1"])
+    assert json.loads(again.output)["replayed"] is True
+    rows = [json.loads(line) for line in
+            cli.invoke(args=["ledger", "balances", "--sku", "A"]).output.splitlines()]
+    assert rows == [{"sku": "A", "node": "N1", "available": 7, "reserved": 0, "hold": 0,
+                     "inspection": 0, "inbound": 0, "on_hand": 7}]
+    audit = cli.invoke(args=["ledger", "audit"])
+    assert audit.exit_code == 0 and "audit clean" in audit.output
+
+
+def test_ledger_post_refuses_a_shortage_with_the_field_and_a_non_zero_exit(app, sessions):
+    make_world(sessions)
+    result = Cli(app).invoke(args=["ledger", "post", "reserve", "A", "1", "N1"])
+    assert result.exit_code == 1
+    assert "insufficient stock" in result.output and "A@N1" in result.output
+
+
+def test_the_audit_finds_a_balance_changed_behind_the_journal(app, sessions):
+    make_world(sessions, stock=5)
+    with unit_of_work(sessions) as s:  # tamper: the journal still says 5
+        s.execute(text("UPDATE stock_positions SET available = 4 WHERE node_id ="
+                       " (SELECT id FROM nodes WHERE code = 'N2')"
+                       " AND sku_id = (SELECT id FROM skus WHERE code = 'B')"))
+    result = Cli(app).invoke(args=["ledger", "audit"])
+    assert result.exit_code == 1
+    assert "B@N2 available: balance 4, journal 5" in result.output
+
+
+def test_the_overview_page_lists_nodes_and_stock(app, sessions):
+    make_world(sessions, stock=3)
+    page = app.test_client().get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "N1" in html and "N2" in html and "node N1" in html
+
+
+def test_the_overview_page_on_an_empty_database_says_how_to_load_data(app):
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "stockroute demo" in html
