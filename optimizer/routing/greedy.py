@@ -1,0 +1,138 @@
+"""The peer-style baseline, and a cheap proven lower bound.
+
+Greedy: orders in input order; each takes its cheapest eligible nodes first
+(ranked by the cost of shipping the whole order from the node), filling what
+stock and capacity allow, within every rule. A shipment is skipped when it
+would cost more than backordering its units.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .plan import RoutingPlan, make_plan
+from .problem import RoutingProblem
+
+
+def simple_lower_bound(problem: RoutingProblem) -> float:
+    """A proven lower bound: each order either ships nothing (all units pay the penalty) or
+    pays at least its cheapest shipment, and each unit at least the cheaper of its penalty
+    and the cheapest per-unit cost of an eligible node holding its SKU."""
+    total = 0.0
+    for o in range(problem.n_orders):
+        pairs = problem.pairs_of(o)
+        pen = float(problem.order_penalty[o])
+        lines = problem.lines_of(o)
+        qty = problem.line_qty[lines.start:lines.stop]
+        nothing = float(qty.sum()) * pen
+        if len(pairs) == 0:
+            total += nothing
+            continue
+        nodes = problem.pair_node[pairs.start:pairs.stop]
+        unit = problem.pair_unit_cost[pairs.start:pairs.stop]
+        some = float(problem.pair_ship_cost[pairs.start:pairs.stop].min())
+        for l in lines:
+            has = problem.stock[nodes, problem.line_sku[l]] > 0
+            cheapest = float(unit[has].min()) if has.any() else pen
+            some += int(problem.line_qty[l]) * min(pen, cheapest)
+        total += min(nothing, some)
+    return total
+
+
+class _State:
+    def __init__(self, problem: RoutingProblem):
+        big = np.iinfo(np.int64).max // 4
+        self.stock = problem.stock.copy()
+        self.units = np.where(problem.cap_units < 0, big, problem.cap_units)
+        self.orders = np.where(problem.cap_orders < 0, big, problem.cap_orders)
+
+
+def _route_ship_complete(problem: RoutingProblem, state: _State, o: int, out: list) -> None:
+    lines = problem.lines_of(o)
+    need: dict[int, int] = {}
+    for l in lines:
+        k = int(problem.line_sku[l])
+        need[k] = need.get(k, 0) + int(problem.line_qty[l])
+    total = sum(need.values())
+    best, best_cost = None, float(problem.order_penalty[o]) * total
+    for p in problem.pairs_of(o):
+        n = int(problem.pair_node[p])
+        if state.orders[n] < 1 or state.units[n] < total:
+            continue
+        if any(state.stock[n, k] < q for k, q in need.items()):
+            continue
+        cost = float(problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total)
+        if cost < best_cost:
+            best, best_cost = n, cost
+    if best is None or total == 0:
+        return
+    for l in lines:
+        q = int(problem.line_qty[l])
+        state.stock[best, problem.line_sku[l]] -= q
+        out.append((l, best, q))
+    state.units[best] -= total
+    state.orders[best] -= 1
+
+
+def _route_split(problem: RoutingProblem, state: _State, o: int, out: list) -> None:
+    lines = problem.lines_of(o)
+    remaining = {l: int(problem.line_qty[l]) for l in lines}
+    total = sum(remaining.values())
+    pen = float(problem.order_penalty[o])
+    limit = int(problem.order_max_shipments[o]) or problem.n_nodes
+    pairs = sorted(problem.pairs_of(o), key=lambda p: (
+        problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total, problem.pair_node[p]))
+    used = 0
+    for p in pairs:
+        if used >= limit or not any(remaining.values()):
+            break
+        n = int(problem.pair_node[p])
+        if state.orders[n] < 1:
+            continue
+        room = int(state.units[n])
+        take: dict[int, int] = {}
+        taken_by_sku: dict[int, int] = {}
+        for l, r in remaining.items():
+            k = int(problem.line_sku[l])
+            q = min(r, int(state.stock[n, k]) - taken_by_sku.get(k, 0), room)
+            if q > 0:
+                take[l] = q
+                taken_by_sku[k] = taken_by_sku.get(k, 0) + q
+                room -= q
+        units = sum(take.values())
+        if units == 0:
+            continue
+        cost = float(problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * units)
+        if used:
+            cost += problem.split_penalty
+        if cost >= pen * units:
+            continue
+        for l, q in take.items():
+            remaining[l] -= q
+            state.stock[n, problem.line_sku[l]] -= q
+            out.append((l, n, q))
+        state.units[n] -= units
+        state.orders[n] -= 1
+        used += 1
+
+
+def greedy_allocation(problem: RoutingProblem) -> list[tuple[int, int, int]]:
+    """(line, node, qty) triples of the greedy plan."""
+    state = _State(problem)
+    out: list[tuple[int, int, int]] = []
+    for o in range(problem.n_orders):
+        if problem.order_ship_complete[o]:
+            _route_ship_complete(problem, state, o, out)
+        else:
+            _route_split(problem, state, o, out)
+    return out
+
+
+def solve_greedy(problem: RoutingProblem) -> RoutingPlan:
+    start = time.perf_counter()
+    allocation = greedy_allocation(problem)
+    bound = simple_lower_bound(problem)
+    return make_plan(problem, allocation, status="greedy", bound=bound,
+                     solve_seconds=time.perf_counter() - start)

@@ -1,0 +1,55 @@
+"""``solve``: the one entry point that picks a strategy and always returns a valid plan."""
+
+from __future__ import annotations
+
+import time
+
+from .greedy import greedy_allocation, simple_lower_bound
+from .model import solve_mip
+from .plan import RoutingPlan, allocation_cost, make_plan
+from .problem import RoutingProblem
+from .single import route_allocation
+
+DEFAULT_WORKERS = 2
+DEFAULT_SEED = 0
+
+
+def solve(problem: RoutingProblem, *, strategy: str | None = None,
+          time_limit_s: float | None = None, workers: int = DEFAULT_WORKERS,
+          seed: int = DEFAULT_SEED) -> RoutingPlan:
+    """Route the batch. ``strategy``/``time_limit_s`` default to the problem's policy.
+
+    ``optimal`` never returns a plan costlier than ``greedy``: greedy runs first and is the
+    fallback (status ``feasible``, with the best proven bound) if the solver finds nothing
+    better within the time limit.
+    """
+    strategy = strategy or problem.strategy
+    time_limit_s = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
+    if strategy not in ("optimal", "greedy"):
+        raise ValueError(f"unknown strategy {strategy!r}")
+    if time_limit_s <= 0:
+        raise ValueError("time_limit_s must be positive")
+    start = time.perf_counter()
+    greedy = greedy_allocation(problem)
+    simple_bound = simple_lower_bound(problem)
+    if strategy == "greedy":
+        return make_plan(problem, greedy, status="greedy", bound=simple_bound,
+                         solve_seconds=time.perf_counter() - start)
+    if problem.n_orders == 1:
+        allocation = route_allocation(problem, 0, problem.stock, problem.cap_units,
+                                      problem.cap_orders)
+        return make_plan(problem, allocation, status="optimal", bound=None,
+                         solve_seconds=time.perf_counter() - start)
+    result = solve_mip(problem, time_limit_s=time_limit_s, workers=workers, seed=seed,
+                       deadline=start + time_limit_s)
+    bound = max(simple_bound, result.bound if result.bound is not None else simple_bound)
+    allocation, proven = greedy, False
+    if result.allocation is not None and (allocation_cost(problem, result.allocation).total
+                                          <= allocation_cost(problem, greedy).total):
+        allocation, proven = result.allocation, result.proven_optimal
+    plan = make_plan(problem, allocation, status="feasible", bound=bound,
+                     solve_seconds=time.perf_counter() - start)
+    if proven and plan.objective - plan.bound <= 1e-6 * max(1.0, abs(plan.objective)):
+        plan = make_plan(problem, allocation, status="optimal", bound=None,
+                         solve_seconds=time.perf_counter() - start)
+    return plan

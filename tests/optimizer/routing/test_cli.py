@@ -1,0 +1,54 @@
+"""``stockroute route`` driven through click, as a user would."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from optimizer.routing import parse_problem, validate_plan
+from optimizer.routing.generate import generate_problem
+from webapp.commands.routing import commands, route
+
+
+def run(args, stdin=None):
+    return CliRunner().invoke(route, args, input=stdin)
+
+
+def test_route_reads_stdin_and_writes_a_valid_plan_to_stdout():
+    doc = generate_problem(20, 4, 15, seed=3)
+    result = run(["--input", "-", "--time-limit", "5"], json.dumps(doc))
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    validate_plan(parse_problem(doc), plan)
+    assert plan["status"] in ("optimal", "feasible")
+
+
+def test_route_writes_the_output_file_with_the_chosen_strategy(tmp_path):
+    doc = generate_problem(10, 3, 8, seed=4)
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    result = run(["--input", str(tmp_path / "p.json"), "--output", str(tmp_path / "plan.json"),
+                  "--strategy", "greedy", "--explain"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["status"] == "greedy"
+    validate_plan(parse_problem(doc), plan)
+    assert all("explanation" in s for s in plan["shipments"] + plan["backorders"])
+
+
+def test_bad_input_exits_2_naming_the_field():
+    doc = generate_problem(3, 2, 3, seed=1)
+    doc["orders"][2]["lines"][0]["qty"] = -4
+    result = run(["--input", "-"], json.dumps(doc))
+    assert result.exit_code == 2
+    assert "orders[2].lines[0].qty" in result.stderr
+    assert result.stdout == ""
+
+
+def test_invalid_json_exits_2():
+    result = run(["--input", "-"], "{nope")
+    assert result.exit_code == 2 and "not valid JSON" in result.stderr
+
+
+def test_route_is_registered_as_a_command():
+    assert commands == [route] and route.name == "route"
