@@ -13,8 +13,12 @@ REGIONS = ("NE", "SE", "MW", "SW", "W", "NW", "CEN", "MA")
 KINDS = ("warehouse", "warehouse", "3pl", "store", "dropship")
 
 
+LINE_COUNT_WEIGHTS = {4: (0.5, 0.3, 0.15, 0.05), 5: (0.45, 0.27, 0.14, 0.09, 0.05)}
+
+
 def generate_problem(n_orders: int, n_nodes: int, n_skus: int, *, seed: int = 0,
-                     time_limit_s: float = 10.0, strategy: str = "optimal") -> dict:
+                     time_limit_s: float = 10.0, strategy: str = "optimal",
+                     max_lines: int = 4) -> dict:
     rng = np.random.default_rng(seed)
     region_xy = rng.uniform(0, 10, size=(len(REGIONS), 2))
     node_xy = rng.uniform(0, 10, size=(n_nodes, 2))
@@ -23,7 +27,8 @@ def generate_problem(n_orders: int, n_nodes: int, n_skus: int, *, seed: int = 0,
     skus = [f"SKU-{i:05d}" for i in range(n_skus)]
     node_ids = [f"N{i:02d}" for i in range(n_nodes)]
 
-    n_lines = rng.choice([1, 2, 3, 4], size=n_orders, p=[0.5, 0.3, 0.15, 0.05])
+    weights = LINE_COUNT_WEIGHTS[max_lines]
+    n_lines = rng.choice(np.arange(1, max_lines + 1), size=n_orders, p=weights)
     expected_units = n_lines.sum() * 1.6
     nodes = []
     for i, node_id in enumerate(node_ids):

@@ -88,6 +88,7 @@ def build_model(problem: RoutingProblem) -> "Model":
     x_map: list[tuple[int, int, int]] = []       # (var, line, node)
     z_map: list[tuple[int, int, int]] = []       # (var, order, node)
     indicators: list[int] = []                   # y and z
+    indicator_nodes: list[int] = []
     offset = 0.0
 
     def add_stock(n: int, k: int, v: int, c: float, reach: float) -> None:
@@ -121,6 +122,7 @@ def build_model(problem: RoutingProblem) -> "Model":
                 z = b.var(1, cost - pen * total, True)
                 zs.append(z)
                 indicators.append(z)
+                indicator_nodes.append(n)
                 z_map.append((z, o, n))
                 for k, q in need.items():
                     add_stock(n, k, z, q, q)
@@ -145,6 +147,7 @@ def build_model(problem: RoutingProblem) -> "Model":
             y = b.var(1, float(problem.pair_ship_cost[p]), True)
             ys.append(y)
             indicators.append(y)
+            indicator_nodes.append(n)
             cap = problem.cap_units[n]
             for l in cands:
                 k = int(problem.line_sku[l])
@@ -177,7 +180,7 @@ def build_model(problem: RoutingProblem) -> "Model":
         for cap, reach, (vars_, coefs) in (
                 (problem.cap_units[n], unit_reach[n], unit_terms[n]),
                 (problem.cap_orders[n], len(order_terms[n][0]), order_terms[n])):
-            if cap >= 0 and reach > cap:
+            if cap >= 0 and reach > cap and vars_:
                 b.row(-inf, float(cap), vars_, coefs)
 
     def decode(values: np.ndarray) -> list[tuple[int, int, int]]:
@@ -191,7 +194,8 @@ def build_model(problem: RoutingProblem) -> "Model":
                 out.extend((l, n, int(problem.line_qty[l])) for l in problem.lines_of(o))
         return out
 
-    return Model(b, decode, offset, np.asarray(indicators, dtype=np.int64))
+    return Model(b, decode, offset, np.asarray(indicators, dtype=np.int64),
+                 np.asarray(indicator_nodes, dtype=np.int64))
 
 
 @dataclass
@@ -200,6 +204,7 @@ class Model:
     decode: object          # values -> [(line, node, qty)]
     offset: float           # Σ qty · penalty, the cost of shipping nothing
     indicator_vars: np.ndarray  # shipment indicators (y and z)
+    indicator_nodes: np.ndarray  # the node of each indicator
 
     @property
     def n_variables(self) -> int:
@@ -228,6 +233,8 @@ def _run(model: mbh.ModelBuilderHelper, *, time_limit_s: float, workers: int, se
         engine.set_solver_specific_parameters(
             f"random_seed={seed}\nthreads={_highs_threads}\nmip_rel_gap={relative_gap}\n"
             "output_flag=false\nlog_to_console=false\n")
+    elif solver == "glop":
+        engine.set_solver_specific_parameters(f"random_seed: {seed}")
     else:
         engine.set_solver_specific_parameters(
             f"randomization/randomseedshift = {seed}\nlimits/gap = {relative_gap}\n"
@@ -241,58 +248,87 @@ def _solved(engine: mbh.ModelSolverHelper) -> bool:
         engine.has_solution()
 
 
-def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, seed: int,
-              relative_gap: float = 1e-6, deadline: float | None = None) -> MipResult:
-    """LP bound, then the MIP restricted to the shipments the LP left fractional, then (time
-    permitting) the full MIP.
+FULL_MIP_FIRST_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
 
-    HiGHS through OR-Tools returns no solution when it stops on the time limit, so every MIP
-    here is sized to finish: the restricted MIP fixes every shipment indicator the LP set to
-    0 or 1. The bound is the LP optimum, or the full MIP's dual bound when that finishes.
+
+def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, seed: int,
+              relative_gap: float = 1e-4, deadline: float | None = None) -> MipResult:
+    """Best plan and proven bound the time allows.
+
+    HiGHS through OR-Tools returns no solution when it stops on its time limit, so each
+    MIP here is one that can finish: small models go to the full MIP first (it proves
+    optimality in seconds); otherwise, or if it does not finish, the LP relaxation gives
+    the bound and a guide, and a MIP restricted to the shipment indicators the LP left
+    fractional (the others fixed where the LP put them) gives the plan.
     """
     start = time.perf_counter()
     deadline = deadline if deadline is not None else start + time_limit_s
     model = build_model(problem)
     b = model.builder
+
+    def result(allocation, bound, proven):
+        return MipResult(allocation, bound, proven, model.n_variables, model.n_constraints,
+                         time.perf_counter() - start)
+
     if model.n_variables == 0:
-        return MipResult([], model.offset, True, 0, 0, time.perf_counter() - start)
-    # 1. LP relaxation: a proven lower bound and a guide.
+        return result([], model.offset, True)
+    if model.n_variables <= FULL_MIP_FIRST_MAX_VARIABLES:
+        full = _run(b.helper(offset=model.offset),
+                    time_limit_s=0.85 * (deadline - time.perf_counter()), workers=workers,
+                    seed=seed, relative_gap=relative_gap)
+        if _solved(full):
+            return result(model.decode(full.variable_values()),
+                          float(full.best_objective_bound()),
+                          full.status() == mbh.SolveStatus.OPTIMAL)
     lp = _run(b.helper(relax=True, offset=model.offset),
               time_limit_s=deadline - time.perf_counter(), workers=workers, seed=seed,
               relative_gap=relative_gap)
     if lp.status() != mbh.SolveStatus.OPTIMAL:
-        return MipResult(None, None, False, model.n_variables, model.n_constraints,
-                         time.perf_counter() - start)
+        return result(None, None, False)
     bound = float(lp.objective_value())
     values = lp.variable_values()
+    if np.all(np.abs(values - np.round(values)) <= 1e-6):
+        return result(model.decode(np.round(values)), bound, True)
     ind = model.indicator_vars
-    frac = np.abs(values[ind] - np.round(values[ind])) > 1e-6
-    best = None
-    if not frac.any() and np.all(np.abs(values - np.round(values)) <= 1e-6):
-        return MipResult(model.decode(np.round(values)), bound, True, model.n_variables,
-                         model.n_constraints, time.perf_counter() - start)
-    # 2. Restricted MIP: indicators the LP settled stay where it put them.
-    lb, ub = np.asarray(b.lb), np.asarray(b.ub).copy()
-    lb = lb.copy()
-    fixed = ind[~frac]
-    lb[fixed] = np.round(values[fixed])
-    ub[fixed] = np.round(values[fixed])
+    settled = ind[np.abs(values[ind] - np.round(values[ind])) <= 1e-6]
+    lb, ub = np.asarray(b.lb).copy(), np.asarray(b.ub).copy()
+    lb[settled] = ub[settled] = np.round(values[settled])
     sub = _run(b.helper(lb=lb, ub=ub, offset=model.offset),
                time_limit_s=deadline - time.perf_counter(), workers=workers, seed=seed,
                relative_gap=relative_gap)
-    if _solved(sub):
-        best = sub.variable_values()
-        best_obj = float(sub.objective_value())
-    # 3. Full MIP, if time is left: it can only finish with a proof or give nothing back.
-    left = deadline - time.perf_counter()
-    if left > 0.5 and (best is None or best_obj - bound > relative_gap * max(1.0, abs(best_obj))):
-        full = _run(b.helper(offset=model.offset), time_limit_s=left, workers=workers,
-                    seed=seed, relative_gap=relative_gap)
-        if _solved(full):
-            bound = max(bound, float(full.best_objective_bound()))
-            if best is None or float(full.objective_value()) < best_obj:
-                best, best_obj = full.variable_values(), float(full.objective_value())
-    allocation = None if best is None else model.decode(best)
-    proven = best is not None and best_obj - bound <= relative_gap * max(1.0, abs(best_obj))
-    return MipResult(allocation, bound, proven, model.n_variables, model.n_constraints,
-                     time.perf_counter() - start)
+    if not _solved(sub):
+        return result(None, bound, False)
+    best, objective = sub.variable_values(), float(sub.objective_value())
+    best, objective = _improve(model, best, objective, bound, deadline=deadline,
+                               workers=workers, seed=seed, relative_gap=relative_gap)
+    proven = objective - bound <= relative_gap * max(1.0, abs(objective))
+    return result(model.decode(best), bound, proven)
+
+
+LNS_ROUND_MAX_S = 3.0
+LNS_NODES_FREED = 2
+
+
+def _improve(model: Model, best: np.ndarray, objective: float, bound: float, *,
+             deadline: float, workers: int, seed: int, relative_gap: float):
+    """Large-neighbourhood search: free the shipment indicators of a few random nodes, fix
+    the rest where the incumbent has them, re-solve; keep what improves. Every neighbourhood
+    contains the incumbent, so a round can only help."""
+    rng = np.random.default_rng(seed)
+    b = model.builder
+    ind, ind_nodes = model.indicator_vars, model.indicator_nodes
+    nodes = np.unique(ind_nodes)
+    base_lb, base_ub = np.asarray(b.lb), np.asarray(b.ub)
+    while True:
+        left = deadline - time.perf_counter()
+        if left < 0.3 or objective - bound <= relative_gap * max(1.0, abs(objective)):
+            return best, objective
+        freed = rng.choice(nodes, size=min(LNS_NODES_FREED, len(nodes)), replace=False)
+        fix = ind[~np.isin(ind_nodes, freed)]
+        lb, ub = base_lb.copy(), base_ub.copy()
+        lb[fix] = ub[fix] = np.round(best[fix])
+        sub = _run(b.helper(lb=lb, ub=ub, offset=model.offset),
+                   time_limit_s=min(LNS_ROUND_MAX_S, left), workers=workers, seed=seed,
+                   relative_gap=relative_gap)
+        if _solved(sub) and float(sub.objective_value()) < objective - 1e-9:
+            best, objective = sub.variable_values(), float(sub.objective_value())
