@@ -258,6 +258,8 @@ class Order(Base):
                                                   cascade="all, delete-orphan")
     history: Mapped[list[OrderStatusChange]] = relationship(order_by="OrderStatusChange.id",
                                                             cascade="all, delete-orphan")
+    shipments: Mapped[list[Shipment]] = relationship(order_by="Shipment.id",
+                                                     cascade="all, delete-orphan")
     __table_args__ = (
         CheckConstraint(_in("status", ORDER_STATUSES), name="status_known"),
         Index("ix_orders_status_created", "status", "created_at"),
@@ -272,6 +274,9 @@ class OrderLine(Base):
     sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"))
     qty: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    # Units of this line waiting for stock, and why (a routing backorder reason).
+    qty_backordered: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    backorder_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     order: Mapped[Order] = relationship(back_populates="lines")
     sku: Mapped[Sku] = relationship()
     __table_args__ = (
@@ -290,6 +295,82 @@ class OrderStatusChange(Base):
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+SHIPMENT_STATUSES = ("planned", "released", "shipped", "delivered", "cancelled")
+
+
+class Shipment(Base):
+    """One (order, node) pair that ships units: the routing contract's shipment."""
+
+    __tablename__ = "shipments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"),
+                                          index=True)
+    node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    transit_days: Mapped[int] = mapped_column(Integer)
+    cost: Mapped[Decimal] = mapped_column(Money, default=0)
+    explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
+    carrier: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tracking: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    node: Mapped[Node] = relationship()
+    lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment",
+                                                     order_by="ShipmentLine.id",
+                                                     cascade="all, delete-orphan")
+    __table_args__ = (
+        CheckConstraint(_in("status", SHIPMENT_STATUSES), name="status_known"),
+        Index("ix_shipments_node_status", "node_id", "status"),
+    )
+
+
+class ShipmentLine(Base):
+    __tablename__ = "shipment_lines"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"),
+                                             index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("order_lines.id"), index=True)
+    qty: Mapped[int] = mapped_column(Integer)
+    shipment: Mapped[Shipment] = relationship(back_populates="lines")
+    order_line: Mapped[OrderLine] = relationship()
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+
+
+EXCEPTION_STATUSES = ("open", "acknowledged", "snoozed", "resolved")
+SEVERITIES = ("info", "warning", "critical")
+
+
+class ExceptionItem(Base):
+    """One entry of the planners' exceptions queue."""
+
+    __tablename__ = "exceptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str] = mapped_column(String(16), default="warning")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    message: Mapped[str] = mapped_column(Text)
+    order_code: Mapped[str | None] = mapped_column(Code, nullable=True)
+    sku_code: Mapped[str | None] = mapped_column(Code, nullable=True)
+    node_code: Mapped[str | None] = mapped_column(Code, nullable=True)
+    po_code: Mapped[str | None] = mapped_column(Code, nullable=True)
+    details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           nullable=True)
+    resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
+    __table_args__ = (
+        CheckConstraint(_in("status", EXCEPTION_STATUSES), name="status_known"),
+        CheckConstraint(_in("severity", SEVERITIES), name="severity_known"),
+        Index("ix_exceptions_status_kind", "status", "kind", "created_at"),
+    )
 
 
 class PurchaseOrder(Base):

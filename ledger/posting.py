@@ -253,6 +253,20 @@ def _insert_movements(conn: Connection, rows: list[dict]) -> tuple[int, ...]:
     return tuple(ids)
 
 
+def lock_positions(session: Session | Connection, sku_ids: list[int]) -> None:
+    """Lock every position of these SKUs, in canonical order, until the transaction ends.
+
+    For decisions that read stock and then write it (routing an order): on
+    PostgreSQL ``SELECT … ORDER BY … FOR UPDATE``; SQLite's ``BEGIN IMMEDIATE``
+    already holds the database's write lock.
+    """
+    conn = session.connection() if isinstance(session, Session) else session
+    if conn.dialect.name != "postgresql" or not sku_ids:
+        return
+    conn.execute(select(_positions.c.sku_id).where(_positions.c.sku_id.in_(sorted(sku_ids)))
+                 .order_by(_positions.c.sku_id, _positions.c.node_id).with_for_update())
+
+
 def _apply_deltas(conn: Connection, cache: CodeCache, movements: Sequence[Movement]) -> None:
     dialect = conn.dialect.name
     keyed = sorted(

@@ -1,0 +1,388 @@
+"""Order intake and lifecycle: plain functions over a unit of work and a router.
+
+``submit_order`` is the real-time path: validate, route the one order against
+current ATP, and reserve its shipments in the same transaction. The positions
+of the order's SKUs are locked (in canonical order) before ATP is read, so
+the routing decision is made on stock nobody else can take meanwhile: two
+orders racing for the last unit are serialised, and the second is routed
+elsewhere or backordered — never an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ledger.errors import LedgerError, NotFound
+from ledger.models import (
+    Channel, ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
+    Sku, utcnow,
+)
+from ledger.movements import Movement
+from ledger.posting import lock_positions, post
+from webapp.services.routing_input import build_problem, order_document
+
+MAX_LINES_PER_ORDER = 200
+Router = Callable[[dict], dict]  # routing-contract problem JSON -> plan JSON
+
+
+class OrderLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=128)
+    qty: int = Field(gt=0, le=1_000_000)
+
+
+class OrderIn(BaseModel):
+    """The routing contract's order object, plus what a storefront knows of it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=128)
+    region: str = Field(min_length=1, max_length=64)
+    service: str = Field(default="standard", min_length=1, max_length=32)
+    channel: str = Field(default="web", min_length=1, max_length=128)
+    ship_complete: bool = False
+    max_shipments: int | None = Field(default=None, ge=1, le=100)
+    max_transit_days: int | None = Field(default=None, ge=0, le=365)
+    backorder_penalty_per_unit: float | None = Field(default=None, ge=0)
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
+    customer_ref: str | None = Field(default=None, max_length=128)
+    promised_date: dt.date | None = None
+    priority: int = Field(default=0, ge=0, le=100)
+
+
+class DuplicateOrder(LedgerError):
+    code = "duplicate_order"
+    status = 409
+
+
+class InvalidTransition(LedgerError):
+    code = "invalid_transition"
+    status = 409
+
+
+class UnknownChannel(LedgerError):
+    code = "unknown_channel"
+    status = 422
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    time_limit_s: float = 2.0
+    strategy: str = "optimal"
+    split_penalty: float = 0.0
+    default_backorder_penalty: float = 1000.0
+
+
+def _record(order: Order, to_status: str, actor: str, reason: str | None = None) -> None:
+    order.history.append(OrderStatusChange(from_status=order.status if order.id else None,
+                                           to_status=to_status, actor=actor, reason=reason))
+    order.status = to_status
+    order.updated_at = utcnow()
+
+
+def _create_order(session: Session, data: OrderIn, actor: str) -> Order:
+    if session.scalar(select(Order.id).where(Order.code == data.id)) is not None:
+        raise DuplicateOrder(f"order {data.id!r} exists already", field="id")
+    channel = session.scalar(select(Channel).where(Channel.code == data.channel))
+    if channel is None:
+        raise UnknownChannel(f"unknown channel {data.channel!r}", field="channel")
+    codes = sorted({line.sku for line in data.lines})
+    skus = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))}
+    for i, line in enumerate(data.lines):
+        if line.sku not in skus:
+            raise LedgerError(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku")
+    order = Order(code=data.id, channel=channel, region=data.region, service=data.service,
+                  ship_complete=data.ship_complete, max_shipments=data.max_shipments,
+                  max_transit_days=data.max_transit_days,
+                  backorder_penalty_per_unit=data.backorder_penalty_per_unit,
+                  customer_ref=data.customer_ref, promised_date=data.promised_date,
+                  priority=data.priority, status="received")
+    order.lines = [OrderLine(line_no=i, sku=skus[line.sku], qty=line.qty)
+                   for i, line in enumerate(data.lines)]
+    order.history.append(OrderStatusChange(from_status=None, to_status="received", actor=actor))
+    session.add(order)
+    session.flush()
+    return order
+
+
+@dataclass
+class RoutingJob:
+    """One order to route, and which of its lines with what quantities."""
+
+    order: Order
+    lines: list[tuple[OrderLine, int]]
+
+
+def route_and_reserve(session: Session, jobs: list[RoutingJob], router: Router,
+                      settings: RoutingSettings, actor: str) -> dict:
+    """Route ``jobs`` on current ATP and reserve the plan, in the caller's transaction."""
+    sku_ids = sorted({line.sku_id for job in jobs for line, _ in job.lines})
+    lock_positions(session, sku_ids)
+    docs = [order_document(job.order, job.lines) for job in jobs]
+    problem = build_problem(session, docs, sku_ids=sku_ids,
+                            time_limit_s=settings.time_limit_s, strategy=settings.strategy,
+                            split_penalty=settings.split_penalty,
+                            default_backorder_penalty=settings.default_backorder_penalty)
+    plan = router(problem)
+    apply_plan(session, jobs, problem, plan, actor)
+    return plan
+
+
+def apply_plan(session: Session, jobs: list[RoutingJob], problem: dict, plan: dict,
+               actor: str) -> None:
+    by_code = {job.order.code: job for job in jobs}
+    nodes = {n.code: n for n in session.scalars(select(Node))}
+    lanes = {(l["node"], l["region"], l["service"]): l for l in problem["lanes"]}
+    node_docs = {n["id"]: n for n in problem["nodes"]}
+    movements = []
+    for shipment in plan["shipments"]:
+        job = by_code[shipment["order"]]
+        order = job.order
+        lane = lanes[(shipment["node"], order.region, order.service)]
+        node = node_docs[shipment["node"]]
+        units = sum(l["qty"] for l in shipment["lines"])
+        cost = (lane["cost_per_shipment"] + node["handling_cost_per_order"]
+                + units * (lane["cost_per_unit"] + node["handling_cost_per_unit"]))
+        row = Shipment(order_id=order.id, node=nodes[shipment["node"]], status="planned",
+                       transit_days=shipment["transit_days"], cost=Decimal(f"{cost:.4f}"),
+                       explanation=shipment.get("explanation"))
+        for line in shipment["lines"]:
+            order_line, _ = job.lines[line["line"]]
+            row.lines.append(ShipmentLine(order_line=order_line, qty=line["qty"]))
+            movements.append(Movement("reserve", line["sku"], line["qty"], shipment["node"],
+                                      doc_type="order", doc_id=order.code))
+        order.shipments.append(row)
+    if movements:
+        post(session, movements, actor=actor)
+    short: dict[str, list] = {}
+    for job in jobs:
+        for order_line, _ in job.lines:
+            order_line.qty_backordered = 0
+            order_line.backorder_reason = None
+    for b in plan["backorders"]:
+        job = by_code[b["order"]]
+        order_line, _ = job.lines[b["line"]]
+        order_line.qty_backordered = b["qty"]
+        order_line.backorder_reason = b["reason"]
+        short.setdefault(job.order.code, []).append(b)
+        _raise_exception(session, "backorder", job.order, order_line, b)
+    for job in jobs:
+        status = "backordered" if job.order.code in short else "routed"
+        if status != job.order.status:
+            _record(job.order, status, actor, reason=f"routing: {plan.get('status')}")
+    session.flush()
+
+
+def _raise_exception(session: Session, kind: str, order: Order, line: OrderLine, b: dict) -> None:
+    severity = "critical" if b["reason"] in ("no_eligible_node",) else "warning"
+    dedupe = f"{kind}:{order.code}:{line.line_no}"
+    existing = session.scalar(select(ExceptionItem).where(ExceptionItem.dedupe_key == dedupe))
+    if existing is not None:  # still short: keep one entry, refresh what it says
+        existing.details = {"line": line.line_no, "qty": b["qty"], "reason": b["reason"]}
+        if existing.status == "resolved":
+            existing.status = "open"
+        return
+    session.add(ExceptionItem(
+        kind=kind, severity=severity, order_code=order.code, sku_code=line.sku.code,
+        message=(f"{b['qty']} of {line.qty} × {line.sku.code} on order {order.code} "
+                 f"backordered: {b['reason'].replace('_', ' ')}"
+                 + (f" — {b['explanation']}" if b.get("explanation") else "")),
+        details={"line": line.line_no, "qty": b["qty"], "reason": b["reason"]},
+        dedupe_key=dedupe))
+
+
+def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
+                 settings: RoutingSettings = RoutingSettings()) -> dict:
+    order = _create_order(session, data, actor)
+    job = RoutingJob(order, [(line, line.qty) for line in order.lines])
+    plan = route_and_reserve(session, [job], router, settings, actor)
+    return order_view(session, order.code, plan_status=plan.get("status"))
+
+
+def order_view(session: Session, code: str, *, plan_status: str | None = None) -> dict:
+    order = session.scalar(
+        select(Order).where(Order.code == code).options(
+            selectinload(Order.lines).selectinload(OrderLine.sku),
+            selectinload(Order.shipments).selectinload(Shipment.lines),
+            selectinload(Order.shipments).selectinload(Shipment.node),
+            selectinload(Order.history)))
+    if order is None:
+        raise NotFound(f"unknown order {code!r}", field="id")
+    exceptions = session.scalars(select(ExceptionItem).where(ExceptionItem.order_code == code)
+                                 .order_by(ExceptionItem.id)).all()
+    line_index = {line.id: line for line in order.lines}
+    view = {
+        "id": order.code, "status": order.status, "channel": order.channel.code,
+        "region": order.region, "service": order.service, "ship_complete": order.ship_complete,
+        "customer_ref": order.customer_ref, "priority": order.priority,
+        "promised_date": order.promised_date.isoformat() if order.promised_date else None,
+        "created_at": order.created_at.isoformat(),
+        "lines": [{"line": l.line_no, "sku": l.sku.code, "qty": l.qty,
+                   "qty_backordered": l.qty_backordered} for l in order.lines],
+        "shipments": [
+            {"id": s.id, "node": s.node.code, "status": s.status, "transit_days": s.transit_days,
+             "cost": float(s.cost), "carrier": s.carrier, "tracking": s.tracking,
+             "explanation": s.explanation,
+             "lines": [{"line": line_index[sl.order_line_id].line_no,
+                        "sku": line_index[sl.order_line_id].sku.code, "qty": sl.qty}
+                       for sl in s.lines]}
+            for s in order.shipments],
+        "backorders": [{"line": l.line_no, "sku": l.sku.code, "qty": l.qty_backordered,
+                        "reason": l.backorder_reason}
+                       for l in order.lines if l.qty_backordered],
+        "exceptions": [{"id": e.id, "kind": e.kind, "severity": e.severity, "status": e.status,
+                        "message": e.message} for e in exceptions],
+        "history": [{"from": h.from_status, "to": h.to_status, "actor": h.actor,
+                     "reason": h.reason, "at": h.at.isoformat()} for h in order.history],
+    }
+    if plan_status is not None:
+        view["routing_status"] = plan_status
+    return view
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+def _load(session: Session, code: str) -> Order:
+    order = session.scalar(select(Order).where(Order.code == code).with_for_update())
+    if order is None:
+        raise NotFound(f"unknown order {code!r}", field="id")
+    return order
+
+
+def _shipment(order: Order, shipment_id: int) -> Shipment:
+    for s in order.shipments:
+        if s.id == shipment_id:
+            return s
+    raise NotFound(f"order {order.code} has no shipment {shipment_id}", field="shipment")
+
+
+def _require(order: Order, allowed: tuple[str, ...], action: str) -> None:
+    if order.status not in allowed:
+        raise InvalidTransition(f"cannot {action} order {order.code}: it is {order.status}",
+                                field="status")
+
+
+def release_order(session: Session, code: str, *, actor: str) -> dict:
+    """Hand every planned shipment to its node."""
+    order = _load(session, code)
+    _require(order, ("routed", "backordered"), "release")
+    planned = [s for s in order.shipments if s.status == "planned"]
+    if not planned:
+        raise InvalidTransition(f"order {code} has no planned shipment to release",
+                                field="status")
+    for s in planned:
+        s.status = "released"
+    if not any(l.qty_backordered for l in order.lines):
+        _record(order, "released", actor)
+    session.flush()
+    return order_view(session, code)
+
+
+def ship_shipment(session: Session, code: str, shipment_id: int, *, actor: str,
+                  carrier: str | None = None, tracking: str | None = None) -> dict:
+    order = _load(session, code)
+    _require(order, ("routed", "released", "backordered", "shipped"), "ship")
+    shipment = _shipment(order, shipment_id)
+    if shipment.status not in ("planned", "released"):
+        raise InvalidTransition(f"shipment {shipment_id} is {shipment.status}", field="shipment")
+    post(session, [Movement("ship", sl.order_line.sku.code, sl.qty, shipment.node.code,
+                            doc_type="order", doc_id=code) for sl in shipment.lines], actor=actor)
+    shipment.status, shipment.carrier, shipment.tracking = "shipped", carrier, tracking
+    shipment.shipped_at = utcnow()
+    open_ = [s for s in order.shipments if s.status in ("planned", "released")]
+    if not open_ and not any(l.qty_backordered for l in order.lines):
+        _record(order, "shipped", actor)
+    session.flush()
+    return order_view(session, code)
+
+
+def deliver_order(session: Session, code: str, *, actor: str) -> dict:
+    order = _load(session, code)
+    _require(order, ("shipped",), "deliver")
+    now = utcnow()
+    for s in order.shipments:
+        if s.status == "shipped":
+            s.status, s.delivered_at = "delivered", now
+    _record(order, "delivered", actor)
+    session.flush()
+    return order_view(session, code)
+
+
+def cancel_order(session: Session, code: str, *, actor: str, reason: str | None = None) -> dict:
+    """Cancel an order that has not shipped: its reservations go back to available."""
+    order = _load(session, code)
+    _require(order, ("received", "routed", "released", "backordered", "on_hold"), "cancel")
+    if any(s.status in ("shipped", "delivered") for s in order.shipments):
+        raise InvalidTransition(f"order {code} has shipped parts; return them instead",
+                                field="status")
+    movements = []
+    for s in order.shipments:
+        if s.status in ("planned", "released"):
+            movements += [Movement("release", sl.order_line.sku.code, sl.qty, s.node.code,
+                                   doc_type="order", doc_id=code) for sl in s.lines]
+            s.status = "cancelled"
+    if movements:
+        post(session, movements, actor=actor)
+    for line in order.lines:
+        line.qty_backordered = 0
+    _resolve_exceptions(session, code, actor, "order cancelled")
+    _record(order, "cancelled", actor, reason)
+    session.flush()
+    return order_view(session, code)
+
+
+def hold_order(session: Session, code: str, *, actor: str, reason: str | None = None) -> dict:
+    order = _load(session, code)
+    _require(order, ("received", "routed", "backordered"), "hold")
+    _record(order, "on_hold", actor, reason)
+    session.flush()
+    return order_view(session, code)
+
+
+def unhold_order(session: Session, code: str, *, actor: str) -> dict:
+    order = _load(session, code)
+    _require(order, ("on_hold",), "unhold")
+    status = ("backordered" if any(l.qty_backordered for l in order.lines)
+              else "routed" if order.shipments else "received")
+    _record(order, status, actor, "hold lifted")
+    session.flush()
+    return order_view(session, code)
+
+
+def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str) -> None:
+    for e in session.scalars(select(ExceptionItem).where(
+            ExceptionItem.order_code == order_code, ExceptionItem.status != "resolved")):
+        e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
+
+
+def reroute_backorders(session: Session, *, router: Router, actor: str,
+                       sku_codes: list[str] | None = None, limit: int = 500,
+                       settings: RoutingSettings = RoutingSettings()) -> dict:
+    """Route waiting lines again (after a receipt, restock or count gain), in
+    priority then age order; the oldest, most urgent orders get the stock first."""
+    stmt = (select(Order).join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.status == "backordered", OrderLine.qty_backordered > 0)
+            .order_by(Order.priority.desc(), Order.created_at, Order.id)
+            .distinct().limit(max(1, min(limit, 5000))))
+    if sku_codes:
+        stmt = stmt.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+    orders = list(session.scalars(stmt))
+    if not orders:
+        return {"orders": 0, "units_filled": 0}
+    jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered])
+            for o in orders]
+    waiting = sum(q for j in jobs for _, q in j.lines)
+    # Re-routing a backorder never ships a ship-complete order in parts: if some
+    # of it already shipped or is reserved, only its waiting lines are routed.
+    plan = route_and_reserve(session, jobs, router, settings, actor)
+    filled = waiting - sum(b["qty"] for b in plan["backorders"])
+    for job in jobs:
+        if not any(l.qty_backordered for l in job.order.lines):
+            _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
+    return {"orders": len(jobs), "units_filled": filled}
