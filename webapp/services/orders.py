@@ -386,3 +386,72 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
     return {"orders": len(jobs), "units_filled": filled}
+
+
+# --------------------------------------------------------------------------- batch
+
+MAX_REOPTIMIZE_ORDERS = 20_000
+
+
+def reoptimize(session: Session, *, router: Router, actor: str, dry_run: bool = False,
+               settings: RoutingSettings = RoutingSettings(time_limit_s=30.0),
+               limit: int = MAX_REOPTIMIZE_ORDERS) -> dict:
+    """Plan every open, unreleased order and backorder together and apply the
+    result atomically: planned reservations are released and re-reserved by the
+    batch plan. Returns a diff. With ``dry_run`` the caller rolls back (nothing
+    is applied); the diff is the same."""
+    orders = list(session.scalars(
+        select(Order).where(Order.status.in_(("routed", "backordered")))
+        .order_by(Order.priority.desc(), Order.created_at, Order.id)
+        .limit(max(1, min(limit, MAX_REOPTIMIZE_ORDERS)))
+        .options(selectinload(Order.lines).selectinload(OrderLine.sku),
+                 selectinload(Order.shipments).selectinload(Shipment.lines),
+                 selectinload(Order.shipments).selectinload(Shipment.node))))
+    # Only orders whose every shipment is still planned may move.
+    movable = [o for o in orders
+               if all(s.status in ("planned", "cancelled") for s in o.shipments)]
+    if not movable:
+        return {"orders": 0, "moved": 0, "cost_before": 0.0, "cost_after": 0.0,
+                "backordered_units_before": 0, "backordered_units_after": 0,
+                "backorders_filled": 0, "dry_run": dry_run, "changes": []}
+    before = {o.code: _assignment(o) for o in movable}
+    cost_before = sum(float(s.cost) for o in movable for s in o.shipments
+                      if s.status == "planned")
+    back_before = sum(l.qty_backordered for o in movable for l in o.lines)
+    lock_positions(session, sorted({l.sku_id for o in movable for l in o.lines}))
+    releases = []
+    for o in movable:
+        for s in o.shipments:
+            if s.status == "planned":
+                releases += [Movement("release", sl.order_line.sku.code, sl.qty, s.node.code,
+                                      doc_type="order", doc_id=o.code) for sl in s.lines]
+                s.status = "cancelled"
+    if releases:
+        post(session, releases, actor=actor)
+    session.flush()
+    jobs = [RoutingJob(o, [(l, l.qty) for l in o.lines]) for o in movable]
+    plan = route_and_reserve(session, jobs, router, settings, actor)
+    after = {o.code: _assignment(o) for o in movable}
+    back_after = sum(b["qty"] for b in plan["backorders"])
+    cost_after = sum(float(s.cost) for o in movable for s in o.shipments if s.status == "planned")
+    changes = [{"order": c, "before": before[c], "after": after[c]}
+               for c in before if before[c] != after[c]]
+    return {
+        "orders": len(movable), "moved": len(changes), "dry_run": dry_run,
+        "routing_status": plan.get("status"), "objective": plan.get("objective"),
+        "bound": plan.get("bound"), "gap": plan.get("gap"),
+        "cost_before": round(cost_before, 4), "cost_after": round(cost_after, 4),
+        "backordered_units_before": back_before, "backordered_units_after": back_after,
+        "backorders_filled": max(0, back_before - back_after), "changes": changes[:1000],
+    }
+
+
+def _assignment(order: Order) -> dict:
+    """{node: {line: qty}} of an order's planned shipments."""
+    out: dict[str, dict[int, int]] = {}
+    for s in order.shipments:
+        if s.status == "planned":
+            for sl in s.lines:
+                node = out.setdefault(s.node.code, {})
+                node[sl.order_line.line_no] = node.get(sl.order_line.line_no, 0) + sl.qty
+    return out

@@ -1,0 +1,209 @@
+"""Orders per second through the real HTTP stack: gunicorn, Flask, PostgreSQL.
+
+    python bench/api.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                        [--clients 32] [--seconds 60] [--workers 4]
+
+Creates a throwaway PostgreSQL database, loads the demo world, creates an API
+token, starts gunicorn (WORKERS workers) on a free local port, and runs
+CLIENTS concurrent clients posting orders (1-4 lines, SKUs drawn with a
+skewed popularity so some are hot) for SECONDS. Prints orders/s, p50/p99
+latency, errors, then checks that no unit was oversold (no negative bucket,
+reserved = sum of planned shipment lines) and that the audit is clean. In
+the same run it measures the ledger-only reservation rate (bench/ledger.py's
+ledger client) for comparison.
+Targets: >= 300 orders/s, p50 <= 30 ms, p99 <= 150 ms, 0 errors, 0 oversold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from ledger.audit import audit  # noqa: E402
+from ledger.db import make_engine, read_only, session_factory, unit_of_work  # noqa: E402
+from ledger.migrate import upgrade  # noqa: E402
+from ledger.models import (  # noqa: E402
+    Lane, Shipment, ShipmentLine, OrderLine, Sku, StockPosition, Channel)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load_world(url: str) -> tuple[list[str], list[tuple[str, str]], list[str], str]:
+    from ledger.demo import build_demo_world, load_demo
+    from ledger.access import create_token
+    engine = make_engine(url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    load_demo(sessions, build_demo_world(7))
+    with unit_of_work(sessions) as s:
+        _, token = create_token(s, name="bench", scopes=["orders:write", "inventory:read"])
+    with read_only(sessions) as s:
+        skus = [c for (c,) in s.execute(
+            select(Sku.code).join(StockPosition, StockPosition.sku_id == Sku.id)
+            .group_by(Sku.code).order_by(func.sum(StockPosition.available).desc()))]
+        regions = sorted({(r, v) for r, v in s.execute(select(Lane.region, Lane.service))})
+        channels = [c for (c,) in s.execute(select(Channel.code))]
+    engine.dispose()
+    return skus, regions, channels, token
+
+
+class Client(threading.Thread):
+    def __init__(self, port, token, skus, weights, regions, channels, deadline, seed):
+        super().__init__(daemon=True)
+        self.port, self.token = port, token
+        self.skus, self.weights, self.regions, self.channels = skus, weights, regions, channels
+        self.deadline, self.rng = deadline, random.Random(seed)
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.statuses: dict[str, int] = {}
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while time.perf_counter() < self.deadline:
+            n = self.rng.choice((1, 1, 2, 2, 3, 4))
+            lines = [{"sku": s, "qty": self.rng.choice((1, 1, 1, 2, 3))}
+                     for s in self.rng.choices(self.skus, self.weights, k=n)]
+            region, service = self.rng.choice(self.regions)
+            body = json.dumps({"id": f"B-{uuid.uuid4().hex[:16]}", "region": region,
+                               "service": service, "channel": self.rng.choice(self.channels),
+                               "lines": lines})
+            headers = {"Authorization": f"Bearer {self.token}",
+                       "Content-Type": "application/json",
+                       "Idempotency-Key": uuid.uuid4().hex}
+            t0 = time.perf_counter()
+            try:
+                conn.request("POST", "/api/v1/orders", body, headers)
+                resp = conn.getresponse()
+                payload = resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.errors.append(repr(exc))
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                continue
+            self.latencies.append(time.perf_counter() - t0)
+            if resp.status != 201:
+                self.errors.append(f"{resp.status} {payload[:200]!r}")
+            else:
+                status = json.loads(payload)["status"]
+                self.statuses[status] = self.statuses.get(status, 0) + 1
+        conn.close()
+
+
+def oversold(url: str) -> int:
+    """Units reserved beyond what planned shipments hold, plus any negative bucket."""
+    engine = make_engine(url)
+    with read_only(session_factory(engine)) as s:
+        negative = s.scalar(select(func.count()).select_from(StockPosition).where(
+            (StockPosition.available < 0) | (StockPosition.reserved < 0)))
+        reserved = s.scalar(select(func.coalesce(func.sum(StockPosition.reserved), 0)))
+        planned = s.scalar(select(func.coalesce(func.sum(ShipmentLine.qty), 0))
+                           .join(Shipment, Shipment.id == ShipmentLine.shipment_id)
+                           .where(Shipment.status.in_(("planned", "released"))))
+        report = audit(s)
+    engine.dispose()
+    print(f"reserved units {reserved}, in planned/released shipments {planned}, "
+          f"negative buckets {negative}, audit {'clean' if report.clean else 'DIRTY'}")
+    return int(negative) + abs(int(reserved) - int(planned)) + (0 if report.clean else 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get(
+        "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+
+    base = make_url(args.url).set(drivername="postgresql+psycopg")
+    name = f"stockroute_apibench_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(base.render_as_string(hide_password=False), pool_size=1)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.set(database=name).render_as_string(hide_password=False)
+    server = None
+    try:
+        print("loading the demo world ...", flush=True)
+        skus, regions, channels, token = load_world(url)
+        weights = [1.0 / (i + 1) ** 1.1 for i in range(len(skus))]  # skewed: a few hot SKUs
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "WEB_CONCURRENCY": str(args.workers),
+               "SECRET_KEY": uuid.uuid4().hex, "STOCKROUTE_LOG_LEVEL": "WARNING"}
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null", "wsgi:app"],
+            cwd=ROOT, env=env, start_new_session=True)
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/livez")
+                break
+            except OSError:
+                time.sleep(0.2)
+        time.sleep(2)
+        deadline = time.perf_counter() + args.seconds
+        clients = [Client(port, token, skus, weights, regions, channels, deadline, i)
+                   for i in range(args.clients)]
+        started = time.perf_counter()
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join()
+        elapsed = time.perf_counter() - started
+        lat = sorted(x for c in clients for x in c.latencies)
+        errors = [e for c in clients for e in c.errors]
+        statuses: dict[str, int] = {}
+        for c in clients:
+            for k, v in c.statuses.items():
+                statuses[k] = statuses.get(k, 0) + v
+        ok = sum(statuses.values())
+        p50 = statistics.median(lat) * 1000 if lat else float("nan")
+        p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else float("nan")
+        print(f"gunicorn {args.workers} workers, {args.clients} clients, {elapsed:.0f} s, "
+              f"{os.cpu_count()} cores")
+        print(f"orders/s {ok / elapsed:,.1f}   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
+              f"errors {len(errors)}   outcomes {statuses}")
+        for e in errors[:5]:
+            print("  error:", e)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        server = None
+        bad = oversold(url)
+        print(f"oversold units: {bad}")
+        from bench.ledger import ledger_client, run  # the ledger-only rate, same machine and run
+        ledger_rate = run(ledger_client, url, skus[:5], 16, 10.0)
+        print(f"ledger-only reservations/s (16 clients, hot SKUs): {ledger_rate:,.0f}   "
+              f"orders/s as a share of it: {ok / elapsed / ledger_rate:.2f}")
+        return 0 if not errors and bad == 0 else 1
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Idempotency keys for HTTP writes (``Idempotency-Key`` header).
+
+1. ``claim`` records the key as *pending* in its own committed transaction, so
+   a concurrent request with the same key sees it at once (409, in flight).
+2. The work runs in its own unit of work and calls ``complete`` in that same
+   transaction: the stored answer commits if and only if the work does.
+3. If the work fails, ``abandon`` removes the pending key, so a corrected
+   request may use it again.
+A retry of a completed request gets the stored answer; the same key with a
+different body is refused (422). A pending key older than ``STALE_AFTER``
+(a crashed worker) may be taken over.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from ledger.db import unit_of_work
+from ledger.errors import IdempotencyConflict, IdempotencyInProgress, LedgerError
+from ledger.models import IdempotencyRecord, utcnow
+from ledger.posting import claim_idempotency_key, request_hash
+
+STALE_AFTER = dt.timedelta(seconds=60)
+MAX_KEY = 255
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def claim(sessions: sessionmaker[Session], key: str, scope: str, body) -> dict | None:
+    """None if this request now holds the key; else the stored answer of the first."""
+    if not key or len(key) > MAX_KEY:
+        raise LedgerError(f"Idempotency-Key must be 1-{MAX_KEY} characters",
+                          field="Idempotency-Key")
+    digest = request_hash(body)
+    with unit_of_work(sessions) as session:
+        try:
+            return claim_idempotency_key(session.connection(), key, scope, digest)
+        except IdempotencyInProgress:
+            row = session.get(IdempotencyRecord, key, with_for_update=True)
+            if row is not None and utcnow() - _aware(row.created_at) > STALE_AFTER:
+                row.created_at = utcnow()  # take over from a worker that died
+                return None
+            raise
+
+
+def complete(session: Session, key: str, response: dict) -> None:
+    session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == key)
+                    .values(status="done", response=response))
+
+
+def abandon(sessions: sessionmaker[Session], key: str) -> None:
+    with unit_of_work(sessions) as session:
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key == key,
+                                                        IdempotencyRecord.status == "pending"))
+
+
+__all__ = ["claim", "complete", "abandon", "IdempotencyConflict", "IdempotencyInProgress"]
