@@ -167,3 +167,50 @@ def test_two_orders_racing_for_the_last_unit_one_gets_it_the_other_is_backordere
     with read_only(sessions) as s:
         assert audit(s).clean
     assert bucket(sessions, "A", "N1", "reserved") == 1
+
+
+def test_batch_reoptimisation_moves_orders_to_cheaper_stock_and_a_dry_run_changes_nothing(sessions):
+    world(sessions, {("A", "N2"): 10})
+    for i in range(3):
+        submit(sessions, f"SO-{i}", [("A", 2)])  # only the dear node had stock
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("count_gain", "A", 10, "N1")])
+    with unit_of_work(sessions) as s:
+        preview = svc.reoptimize(s, router=route_problem, actor="planner", dry_run=True)
+        s.rollback()
+    assert preview["moved"] == 3 and preview["cost_after"] < preview["cost_before"]
+    assert bucket(sessions, "A", "N2", "reserved") == 6  # the dry run applied nothing
+    with unit_of_work(sessions) as s:
+        result = svc.reoptimize(s, router=route_problem, actor="planner")
+    assert result == {**preview, "dry_run": False}
+    assert bucket(sessions, "A", "N2", "reserved") == 0
+    assert bucket(sessions, "A", "N1", "reserved") == 6
+    with read_only(sessions) as s:
+        assert audit(s).clean
+        assert svc.order_view(s, "SO-0")["shipments"][-1]["node"] == "N1"
+
+
+def test_a_return_is_authorised_received_and_restocked(sessions):
+    from webapp.services import returns
+    world(sessions, {("A", "N1"): 5})
+    view = submit(sessions, "SO-1", [("A", 3)])
+    with unit_of_work(sessions) as s:
+        svc.ship_shipment(s, "SO-1", view["shipments"][0]["id"], actor="ops")
+    with pytest.raises(LedgerError) as err:
+        with unit_of_work(sessions) as s:
+            returns.authorise(s, returns.ReturnIn(order="SO-1", line=0, qty=4, reason="x"),
+                              actor="cs")
+    assert err.value.field == "qty"
+    with unit_of_work(sessions) as s:
+        rma = returns.authorise(s, returns.ReturnIn(order="SO-1", line=0, qty=2,
+                                                    reason="too small"), actor="cs")
+    with unit_of_work(sessions) as s:
+        returns.receive(s, rma["code"], actor="dock")
+    assert bucket(sessions, "A", "N1", "inspection") == 2
+    with unit_of_work(sessions) as s:
+        done = returns.disposition(s, rma["code"], "restock", actor="qa")
+    assert done["status"] == "restocked"
+    assert bucket(sessions, "A", "N1", "available") == 4
+    with pytest.raises(svc.InvalidTransition):
+        with unit_of_work(sessions) as s:
+            returns.disposition(s, rma["code"], "scrap", actor="qa")

@@ -377,12 +377,14 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
         return {"orders": 0, "units_filled": 0}
     jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered])
             for o in orders]
-    waiting = sum(q for j in jobs for _, q in j.lines)
-    # Re-routing a backorder never ships a ship-complete order in parts: if some
-    # of it already shipped or is reserved, only its waiting lines are routed.
-    plan = route_and_reserve(session, jobs, router, settings, actor)
-    filled = waiting - sum(b["qty"] for b in plan["backorders"])
+    # One order at a time, in priority then age order, so that stock arriving
+    # goes to the most urgent, oldest waiting lines first (a batch solve would
+    # be indifferent between orders with equal penalties).
+    filled = 0
     for job in jobs:
+        waiting = sum(q for _, q in job.lines)
+        plan = route_and_reserve(session, [job], router, settings, actor)
+        filled += waiting - sum(b["qty"] for b in plan["backorders"])
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
     return {"orders": len(jobs), "units_filled": filled}
