@@ -1,0 +1,257 @@
+"""CSV import and export of master data and stock counts.
+
+Every row is validated (pydantic) and every reference checked before anything
+is written; all errors are reported together, each with the row number a
+spreadsheet shows (the header is row 1) and the column. A file with any error
+changes nothing. Export writes the same columns, so export → import
+round-trips.
+"""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import IO, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import master, queries
+from ledger.errors import ImportErrors
+from ledger.models import (
+    Channel, Lane, Node, Sku, StockPosition, Supplier, SupplierItem,
+)
+from ledger.movements import Movement
+from ledger.posting import post
+
+MAX_ROWS = 1_000_000
+Code = Field(min_length=1, max_length=128)
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class SkuRow(_Row):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=256)
+    category: str = Field(default="general", max_length=128)
+    unit_cost: Decimal = Field(default=Decimal(0), ge=0)
+    price: Decimal = Field(default=Decimal(0), ge=0)
+    weight_kg: Decimal | None = Field(default=None, ge=0)
+    volume_l: Decimal | None = Field(default=None, ge=0)
+    case_pack: int = Field(default=1, ge=1)
+    active: bool = True
+
+
+class NodeRow(_Row):
+    code: str = Code
+    name: str = Field(min_length=1, max_length=256)
+    kind: Literal["warehouse", "3pl", "store", "dropship"] = "warehouse"
+    region: str = Field(min_length=1, max_length=64)
+    capacity_units_per_day: int | None = Field(default=None, ge=0)
+    capacity_orders_per_day: int | None = Field(default=None, ge=0)
+    receiving_capacity_per_day: int | None = Field(default=None, ge=0)
+    handling_cost_per_order: Decimal = Field(default=Decimal(0), ge=0)
+    handling_cost_per_unit: Decimal = Field(default=Decimal(0), ge=0)
+    active: bool = True
+
+
+class LaneRow(_Row):
+    node: str = Code
+    region: str = Field(min_length=1, max_length=64)
+    service: str = Field(default="standard", min_length=1, max_length=32)
+    cost_per_shipment: Decimal = Field(default=Decimal(0), ge=0)
+    cost_per_unit: Decimal = Field(default=Decimal(0), ge=0)
+    transit_days: int = Field(ge=0, le=365)
+
+
+class ChannelRow(_Row):
+    code: str = Code
+    name: str = Field(default="", max_length=256)
+    backorder_penalty_per_unit: Decimal | None = Field(default=None, ge=0)
+    nodes: list[str] = Field(default_factory=list)  # ";"-separated in the file; empty = all
+
+
+class SupplierRow(_Row):
+    code: str = Code
+    name: str = Field(default="", max_length=256)
+    lead_time_days: int = Field(ge=0, le=730)
+    lead_time_std_days: Decimal = Field(default=Decimal(0), ge=0)
+    capacity_units_per_period: int | None = Field(default=None, ge=0)
+    fixed_order_cost: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class SupplierItemRow(_Row):
+    supplier: str = Code
+    sku: str = Code
+    unit_cost: Decimal = Field(ge=0)
+    moq: int = Field(default=0, ge=0)
+
+
+class StockRow(_Row):
+    sku: str = Code
+    node: str = Code
+    available: int = Field(ge=0, le=10**12)
+
+
+KINDS: dict[str, tuple[type[_Row], tuple[str, ...]]] = {
+    "skus": (SkuRow, ("code",)),
+    "nodes": (NodeRow, ("code",)),
+    "lanes": (LaneRow, ("node", "region", "service")),
+    "channels": (ChannelRow, ("code",)),
+    "suppliers": (SupplierRow, ("code",)),
+    "supplier_items": (SupplierItemRow, ("supplier", "sku")),
+    "stock": (StockRow, ("sku", "node")),
+}
+
+
+def columns(kind: str) -> list[str]:
+    return list(KINDS[kind][0].model_fields)
+
+
+def _read(source: str | IO) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(source, dtype=str, keep_default_na=False, nrows=MAX_ROWS + 1)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ImportErrors([{"row": 1, "field": "file", "message": f"not a CSV file: {exc}"}])
+    if len(frame) > MAX_ROWS:
+        raise ImportErrors([{"row": MAX_ROWS + 2, "field": "file",
+                             "message": f"at most {MAX_ROWS} rows per file"}])
+    return frame
+
+
+def parse(kind: str, source: str | IO) -> list[_Row]:
+    """Validate a file of ``kind``; raise ImportErrors listing every bad row."""
+    if kind not in KINDS:
+        raise ImportErrors([{"row": 1, "field": "kind",
+                             "message": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}])
+    model, key = KINDS[kind]
+    frame = _read(source)
+    errors: list[dict] = []
+    known = set(model.model_fields)
+    required = {n for n, f in model.model_fields.items() if f.is_required()}
+    for col in frame.columns:
+        if col not in known:
+            errors.append({"row": 1, "field": col, "message": "unknown column"})
+    for col in sorted(required - set(frame.columns)):
+        errors.append({"row": 1, "field": col, "message": "required column is missing"})
+    if errors:
+        raise ImportErrors(errors)
+    rows, seen = [], {}
+    for i, record in enumerate(frame.to_dict("records")):
+        line = i + 2
+        data = {k: v for k, v in record.items() if v != ""}
+        if kind == "channels" and "nodes" in data:
+            data["nodes"] = [n.strip() for n in data["nodes"].split(";") if n.strip()]
+        try:
+            row = model.model_validate(data)
+        except ValidationError as exc:
+            for e in exc.errors():
+                errors.append({"row": line, "field": str(e["loc"][0]) if e["loc"] else "row",
+                               "message": e["msg"]})
+            continue
+        ident = tuple(getattr(row, k) for k in key)
+        if ident in seen:
+            errors.append({"row": line, "field": key[0],
+                           "message": f"duplicate of row {seen[ident]}"})
+            continue
+        seen[ident] = line
+        rows.append((line, row))
+    if errors:
+        raise ImportErrors(errors)
+    return rows
+
+
+def _check_references(session: Session, kind: str, rows) -> None:
+    errors = []
+    skus = set(session.scalars(select(Sku.code)))
+    nodes = set(session.scalars(select(Node.code)))
+    suppliers = set(session.scalars(select(Supplier.code)))
+    for line, row in rows:
+        refs = {"lanes": [("node", nodes)], "supplier_items": [("supplier", suppliers),
+                                                               ("sku", skus)],
+                "stock": [("sku", skus), ("node", nodes)]}.get(kind, [])
+        for field, pool in refs:
+            if getattr(row, field) not in pool:
+                errors.append({"row": line, "field": field,
+                               "message": f"unknown {field} {getattr(row, field)!r}"})
+        if kind == "channels":
+            for n in row.nodes:
+                if n not in nodes:
+                    errors.append({"row": line, "field": "nodes", "message": f"unknown node {n!r}"})
+    if errors:
+        raise ImportErrors(errors)
+
+
+def import_rows(session: Session, kind: str, rows, *, actor: str = "import") -> int:
+    """Write validated rows in the caller's transaction (all or nothing)."""
+    _check_references(session, kind, rows)
+    records = [row.model_dump() for _, row in rows]
+    if kind == "stock":
+        return _import_counts(session, records, actor)
+    writer = {"skus": master.upsert_skus, "nodes": master.upsert_nodes,
+              "lanes": master.upsert_lanes, "channels": master.upsert_channels,
+              "suppliers": master.upsert_suppliers,
+              "supplier_items": master.upsert_supplier_items}[kind]
+    return writer(session, records)
+
+
+def _import_counts(session: Session, records: list[dict], actor: str) -> int:
+    current = {(b.sku, b.node): b.available for b in queries.balances(session)}
+    moves = []
+    for r in records:
+        diff = r["available"] - current.get((r["sku"], r["node"]), 0)
+        if diff:
+            moves.append(Movement("count_gain" if diff > 0 else "count_loss", r["sku"],
+                                  abs(diff), r["node"], doc_type="count", doc_id="import"))
+    for i in range(0, len(moves), 5_000):
+        post(session, moves[i:i + 5_000], actor=actor)
+    return len(records)
+
+
+def _cell(value) -> str:
+    """One CSV cell: booleans as true/false, decimals without trailing zeros, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return str(value)
+
+
+def export(session: Session, kind: str) -> str:
+    if kind not in KINDS:
+        raise ImportErrors([{"row": 1, "field": "kind",
+                             "message": f"unknown kind {kind!r}; one of {', '.join(KINDS)}"}])
+    cols = columns(kind)
+    if kind == "lanes":
+        rows = [{"node": code, **{c: getattr(l, c) for c in cols if c != "node"}}
+                for l, code in session.execute(select(Lane, Node.code)
+                                               .join(Node, Node.id == Lane.node_id)
+                                               .order_by(Node.code, Lane.region, Lane.service))]
+    elif kind == "channels":
+        rows = [{"code": c.code, "name": c.name,
+                 "backorder_penalty_per_unit": c.backorder_penalty_per_unit,
+                 "nodes": ";".join(n.code for n in c.nodes)}
+                for c in session.scalars(select(Channel).order_by(Channel.code))]
+    elif kind == "supplier_items":
+        rows = [{"supplier": sup, "sku": sku, "unit_cost": i.unit_cost, "moq": i.moq}
+                for i, sup, sku in session.execute(
+                    select(SupplierItem, Supplier.code, Sku.code)
+                    .join(Supplier, Supplier.id == SupplierItem.supplier_id)
+                    .join(Sku, Sku.id == SupplierItem.sku_id).order_by(Supplier.code, Sku.code))]
+    elif kind == "stock":
+        rows = [{"sku": b.sku, "node": b.node, "available": b.available}
+                for b in queries.balances(session)]
+    else:
+        model = {"skus": Sku, "nodes": Node, "suppliers": Supplier}[kind]
+        rows = [{c: getattr(o, c) for c in cols}
+                for o in session.scalars(select(model).order_by(model.code))]
+    frame = pd.DataFrame([[_cell(r.get(c)) for c in cols] for r in rows], columns=cols)
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue()
