@@ -49,14 +49,15 @@ class _State:
         self.orders = np.where(problem.cap_orders < 0, big, problem.cap_orders)
 
 
-def _route_ship_complete(problem: RoutingProblem, state: _State, o: int, out: list) -> None:
+def _route_ship_complete(problem: RoutingProblem, state: _State, o: int, out: list,
+                         score) -> None:
     lines = problem.lines_of(o)
     need: dict[int, int] = {}
     for l in lines:
         k = int(problem.line_sku[l])
         need[k] = need.get(k, 0) + int(problem.line_qty[l])
     total = sum(need.values())
-    best, best_cost = None, float(problem.order_penalty[o]) * total
+    best, best_key = None, (0.0, float(problem.order_penalty[o]) * total)
     for p in problem.pairs_of(o):
         n = int(problem.pair_node[p])
         if state.orders[n] < 1 or state.units[n] < total:
@@ -64,8 +65,8 @@ def _route_ship_complete(problem: RoutingProblem, state: _State, o: int, out: li
         if any(state.stock[n, k] < q for k, q in need.items()):
             continue
         cost = float(problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total)
-        if cost < best_cost:
-            best, best_cost = n, cost
+        if cost < float(problem.order_penalty[o]) * total and (-score[p], cost) < best_key:
+            best, best_key = n, (-score[p], cost)
     if best is None or total == 0:
         return
     for l in lines:
@@ -76,14 +77,14 @@ def _route_ship_complete(problem: RoutingProblem, state: _State, o: int, out: li
     state.orders[best] -= 1
 
 
-def _route_split(problem: RoutingProblem, state: _State, o: int, out: list) -> None:
+def _route_split(problem: RoutingProblem, state: _State, o: int, out: list, score) -> None:
     lines = problem.lines_of(o)
     remaining = {l: int(problem.line_qty[l]) for l in lines}
     total = sum(remaining.values())
     pen = float(problem.order_penalty[o])
     limit = int(problem.order_max_shipments[o]) or problem.n_nodes
     pairs = sorted(problem.pairs_of(o), key=lambda p: (
-        problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total, problem.pair_node[p]))
+        -score[p], problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total, problem.pair_node[p]))
     used = 0
     for p in pairs:
         if used >= limit or not any(remaining.values()):
@@ -118,15 +119,29 @@ def _route_split(problem: RoutingProblem, state: _State, o: int, out: list) -> N
         used += 1
 
 
-def greedy_allocation(problem: RoutingProblem) -> list[tuple[int, int, int]]:
-    """(line, node, qty) triples of the greedy plan."""
+def greedy_allocation(problem: RoutingProblem,
+                      score: np.ndarray | None = None) -> list[tuple[int, int, int]]:
+    """(line, node, qty) triples of the greedy plan.
+
+    ``score`` (one per eligible pair, higher first) reorders each order's nodes before
+    cost; the optimal strategy passes the LP's shipment indicators to repair an LP
+    solution into a plan. Without it, this is the peer-style baseline.
+    """
+    if score is None:
+        score = np.zeros(len(problem.pair_node))
     state = _State(problem)
     out: list[tuple[int, int, int]] = []
-    for o in range(problem.n_orders):
+    sequence = range(problem.n_orders)
+    if score.any():  # orders the LP ships with most certainty go first
+        top = np.maximum.reduceat(np.append(score, 0.0), problem.order_pair_start[:-1])
+        top[problem.order_pair_start[:-1] == problem.order_pair_start[1:]] = 0.0
+        sequence = np.argsort(-top, kind="stable")
+    for o in sequence:
+        o = int(o)
         if problem.order_ship_complete[o]:
-            _route_ship_complete(problem, state, o, out)
+            _route_ship_complete(problem, state, o, out, score)
         else:
-            _route_split(problem, state, o, out)
+            _route_split(problem, state, o, out, score)
     return out
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from ortools.linear_solver.python import model_builder_helper as mbh
 
+from .greedy import greedy_allocation
 from .problem import RoutingProblem
 
 
@@ -89,6 +90,7 @@ def build_model(problem: RoutingProblem) -> "Model":
     z_map: list[tuple[int, int, int]] = []       # (var, order, node)
     indicators: list[int] = []                   # y and z
     indicator_nodes: list[int] = []
+    indicator_pairs: list[int] = []
     offset = 0.0
 
     def add_stock(n: int, k: int, v: int, c: float, reach: float) -> None:
@@ -123,6 +125,7 @@ def build_model(problem: RoutingProblem) -> "Model":
                 zs.append(z)
                 indicators.append(z)
                 indicator_nodes.append(n)
+                indicator_pairs.append(p)
                 z_map.append((z, o, n))
                 for k, q in need.items():
                     add_stock(n, k, z, q, q)
@@ -148,6 +151,7 @@ def build_model(problem: RoutingProblem) -> "Model":
             ys.append(y)
             indicators.append(y)
             indicator_nodes.append(n)
+            indicator_pairs.append(p)
             cap = problem.cap_units[n]
             for l in cands:
                 k = int(problem.line_sku[l])
@@ -195,7 +199,8 @@ def build_model(problem: RoutingProblem) -> "Model":
         return out
 
     return Model(b, decode, offset, np.asarray(indicators, dtype=np.int64),
-                 np.asarray(indicator_nodes, dtype=np.int64))
+                 np.asarray(indicator_nodes, dtype=np.int64),
+                 np.asarray(indicator_pairs, dtype=np.int64))
 
 
 @dataclass
@@ -205,6 +210,7 @@ class Model:
     offset: float           # Σ qty · penalty, the cost of shipping nothing
     indicator_vars: np.ndarray  # shipment indicators (y and z)
     indicator_nodes: np.ndarray  # the node of each indicator
+    indicator_pairs: np.ndarray  # the eligible (order, node) pair of each indicator
 
     @property
     def n_variables(self) -> int:
@@ -249,22 +255,40 @@ def _solved(engine: mbh.ModelSolverHelper) -> bool:
 
 
 FULL_MIP_FIRST_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
+FULL_MIP_SHARE = 0.9                    # of the time, for those; the rest is the fallback
+LNS_ROUND_MIN_S = 3.0                   # per round, plus 1 s per 20,000 variables
+LNS_FREE_INDICATORS = 2_000             # measured best on the 2,000-order benchmark
+
+
+def _solve_fixed(model: Model, fix: np.ndarray, at: np.ndarray, *, time_limit_s: float,
+                 workers: int, seed: int, relative_gap: float):
+    """The MIP with the variables ``fix`` held at ``at``: (values, objective) or (None, inf)."""
+    b = model.builder
+    lb, ub = np.asarray(b.lb), np.asarray(b.ub).copy()
+    lb = lb.copy()
+    lb[fix] = ub[fix] = at
+    engine = _run(b.helper(lb=lb, ub=ub, offset=model.offset), time_limit_s=time_limit_s,
+                  workers=workers, seed=seed, relative_gap=relative_gap)
+    if not _solved(engine):
+        return None, float("inf")
+    return engine.variable_values(), float(engine.objective_value())
 
 
 def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, seed: int,
               relative_gap: float = 1e-4, deadline: float | None = None) -> MipResult:
     """Best plan and proven bound the time allows.
 
-    HiGHS through OR-Tools returns no solution when it stops on its time limit, so each
-    MIP here is one that can finish: small models go to the full MIP first (it proves
-    optimality in seconds); otherwise, or if it does not finish, the LP relaxation gives
-    the bound and a guide, and a MIP restricted to the shipment indicators the LP left
-    fractional (the others fixed where the LP put them) gives the plan.
+    HiGHS through OR-Tools returns no solution when it stops on a limit, so each MIP here
+    is one that can finish: small models go to the full MIP first (it proves optimality in
+    seconds); otherwise, or if it does not finish, the LP relaxation gives the bound and a
+    guide, the MIP over the shipment indicators the LP left fractional (the others fixed
+    where the LP put them) gives a plan, and node-neighbourhood search uses the time left.
     """
     start = time.perf_counter()
     deadline = deadline if deadline is not None else start + time_limit_s
     model = build_model(problem)
     b = model.builder
+    options = dict(workers=workers, seed=seed, relative_gap=relative_gap)
 
     def result(allocation, bound, proven):
         return MipResult(allocation, bound, proven, model.n_variables, model.n_constraints,
@@ -274,61 +298,58 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         return result([], model.offset, True)
     if model.n_variables <= FULL_MIP_FIRST_MAX_VARIABLES:
         full = _run(b.helper(offset=model.offset),
-                    time_limit_s=0.85 * (deadline - time.perf_counter()), workers=workers,
-                    seed=seed, relative_gap=relative_gap)
+                    time_limit_s=FULL_MIP_SHARE * (deadline - time.perf_counter()), **options)
         if _solved(full):
             return result(model.decode(full.variable_values()),
                           float(full.best_objective_bound()),
                           full.status() == mbh.SolveStatus.OPTIMAL)
     lp = _run(b.helper(relax=True, offset=model.offset),
-              time_limit_s=deadline - time.perf_counter(), workers=workers, seed=seed,
-              relative_gap=relative_gap)
+              time_limit_s=deadline - time.perf_counter(), **options)
     if lp.status() != mbh.SolveStatus.OPTIMAL:
         return result(None, None, False)
     bound = float(lp.objective_value())
     values = lp.variable_values()
-    if np.all(np.abs(values - np.round(values)) <= 1e-6):
-        return result(model.decode(np.round(values)), bound, True)
     ind = model.indicator_vars
-    settled = ind[np.abs(values[ind] - np.round(values[ind])) <= 1e-6]
-    lb, ub = np.asarray(b.lb).copy(), np.asarray(b.ub).copy()
-    lb[settled] = ub[settled] = np.round(values[settled])
-    sub = _run(b.helper(lb=lb, ub=ub, offset=model.offset),
-               time_limit_s=deadline - time.perf_counter(), workers=workers, seed=seed,
-               relative_gap=relative_gap)
-    if not _solved(sub):
-        return result(None, bound, False)
-    best, objective = sub.variable_values(), float(sub.objective_value())
-    best, objective = _improve(model, best, objective, bound, deadline=deadline,
-                               workers=workers, seed=seed, relative_gap=relative_gap)
+    # A plan in hand first: greedy, taking each order's nodes in the LP's preference.
+    score = np.zeros(len(problem.pair_node))
+    score[model.indicator_pairs] = values[ind]
+    guided = greedy_allocation(problem, score)
+    settled = np.abs(values[ind] - np.round(values[ind])) <= 1e-6
+    best, objective = _solve_fixed(model, ind[settled], np.round(values[ind[settled]]),
+                                   time_limit_s=deadline - time.perf_counter(), **options)
+    if best is None:
+        return result(guided, bound, False)
+    best, objective = _improve(model, best, objective, bound, deadline=deadline, **options)
     proven = objective - bound <= relative_gap * max(1.0, abs(objective))
     return result(model.decode(best), bound, proven)
 
 
-LNS_ROUND_MAX_S = 3.0
-LNS_NODES_FREED = 2
-
-
 def _improve(model: Model, best: np.ndarray, objective: float, bound: float, *,
              deadline: float, workers: int, seed: int, relative_gap: float):
-    """Large-neighbourhood search: free the shipment indicators of a few random nodes, fix
-    the rest where the incumbent has them, re-solve; keep what improves. Every neighbourhood
-    contains the incumbent, so a round can only help."""
+    """Large-neighbourhood search: free the shipment indicators of random nodes (up to
+    LNS_FREE_INDICATORS), fix the rest where the incumbent has them, re-solve, keep what
+    improves. Every neighbourhood contains the incumbent, so a round can only help."""
     rng = np.random.default_rng(seed)
-    b = model.builder
     ind, ind_nodes = model.indicator_vars, model.indicator_nodes
     nodes = np.unique(ind_nodes)
-    base_lb, base_ub = np.asarray(b.lb), np.asarray(b.ub)
     while True:
         left = deadline - time.perf_counter()
         if left < 0.3 or objective - bound <= relative_gap * max(1.0, abs(objective)):
             return best, objective
-        freed = rng.choice(nodes, size=min(LNS_NODES_FREED, len(nodes)), replace=False)
-        fix = ind[~np.isin(ind_nodes, freed)]
-        lb, ub = base_lb.copy(), base_ub.copy()
-        lb[fix] = ub[fix] = np.round(best[fix])
-        sub = _run(b.helper(lb=lb, ub=ub, offset=model.offset),
-                   time_limit_s=min(LNS_ROUND_MAX_S, left), workers=workers, seed=seed,
-                   relative_gap=relative_gap)
-        if _solved(sub) and float(sub.objective_value()) < objective - 1e-9:
-            best, objective = sub.variable_values(), float(sub.objective_value())
+        free = np.zeros(len(ind), dtype=bool)
+        for n in rng.permutation(nodes):
+            at_node = np.flatnonzero(ind_nodes == n)
+            room = LNS_FREE_INDICATORS - int(free.sum())
+            if room <= 0:
+                break
+            if len(at_node) > room:
+                at_node = rng.choice(at_node, size=room, replace=False)
+            free[at_node] = True
+        fix = ind[~free]
+        found, value = _solve_fixed(model, fix, np.round(best[fix]),
+                                    time_limit_s=min(left, LNS_ROUND_MIN_S
+                                                     + model.n_variables / 20_000),
+                                    workers=workers,
+                                    seed=seed, relative_gap=relative_gap)
+        if value < objective - 1e-9:
+            best, objective = found, value

@@ -138,3 +138,16 @@ def test_backorders_prefer_the_cheaper_penalty():
     assert [s.order for s in greedy.shipments] == ["cheap"]
     assert [s.order for s in optimal.shipments] == ["dear"]
     assert optimal.objective < greedy.objective
+
+
+def test_greedy_guided_by_any_scores_keeps_every_rule():
+    import numpy as np
+
+    from optimizer.routing.greedy import greedy_allocation
+    from optimizer.routing.plan import make_plan
+
+    problem = parse_problem(generate_problem(200, 6, 60, seed=5))
+    scores = np.random.default_rng(0).random(len(problem.pair_node))
+    plan = make_plan(problem, greedy_allocation(problem, scores), status="feasible",
+                     bound=0.0, solve_seconds=0.0)
+    validate_plan(problem, plan)
