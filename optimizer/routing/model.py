@@ -229,22 +229,15 @@ _highs_threads: int | None = None
 
 
 def _run(model: mbh.ModelBuilderHelper, *, time_limit_s: float, workers: int, seed: int,
-         relative_gap: float, solver: str = "highs") -> mbh.ModelSolverHelper:
+         relative_gap: float) -> mbh.ModelSolverHelper:
     global _highs_threads
-    engine = mbh.ModelSolverHelper(solver)
+    engine = mbh.ModelSolverHelper("highs")
     engine.set_time_limit_in_seconds(max(0.05, time_limit_s))
-    if solver == "highs":
-        if _highs_threads is None:
-            _highs_threads = max(1, workers)
-        engine.set_solver_specific_parameters(
-            f"random_seed={seed}\nthreads={_highs_threads}\nmip_rel_gap={relative_gap}\n"
-            "output_flag=false\nlog_to_console=false\n")
-    elif solver == "glop":
-        engine.set_solver_specific_parameters(f"random_seed: {seed}")
-    else:
-        engine.set_solver_specific_parameters(
-            f"randomization/randomseedshift = {seed}\nlimits/gap = {relative_gap}\n"
-            f"parallel/maxnthreads = {max(1, workers)}\n")
+    if _highs_threads is None:
+        _highs_threads = max(1, workers)
+    engine.set_solver_specific_parameters(
+        f"random_seed={seed}\nthreads={_highs_threads}\nmip_rel_gap={relative_gap}\n"
+        "output_flag=false\nlog_to_console=false\n")
     engine.solve(model)
     return engine
 

@@ -6,9 +6,6 @@ the cheapest nodes first (when no node's unit capacity binds; otherwise a
 small min-cost flow decides). The bound at each branch is the fixed cost
 already committed plus the allocation over every node still allowed with no
 further fixed cost: a relaxation, so pruning on it keeps the result exact.
-
-``best_order_plan`` is also the per-order subproblem of the Lagrangian bound
-(``bound.py``), where unit costs carry the prices of stock and capacity.
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ _SCALE = 1_000_000
 class Candidate(NamedTuple):
     fixed: float               # cost of a shipment from this node
     node: int
-    unit: dict                 # sku -> cost per unit
+    unit: dict                 # sku -> cost per unit (the node's, for every SKU it holds)
     stock: dict                # sku -> units this node may ship to the order
     cap: int                   # units this node may ship (BIG = unlimited)
 
