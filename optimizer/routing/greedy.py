@@ -8,11 +8,8 @@ would cost more than backordering its units.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from .plan import RoutingPlan, make_plan
 from .problem import RoutingProblem
 
 
@@ -143,11 +140,3 @@ def greedy_allocation(problem: RoutingProblem,
         else:
             _route_split(problem, state, o, out, score)
     return out
-
-
-def solve_greedy(problem: RoutingProblem) -> RoutingPlan:
-    start = time.perf_counter()
-    allocation = greedy_allocation(problem)
-    bound = simple_lower_bound(problem)
-    return make_plan(problem, allocation, status="greedy", bound=bound,
-                     solve_seconds=time.perf_counter() - start)

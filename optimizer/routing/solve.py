@@ -8,7 +8,7 @@ from .greedy import greedy_allocation, simple_lower_bound
 from .model import solve_mip
 from .plan import RoutingPlan, allocation_cost, make_plan
 from .problem import RoutingProblem
-from .single import route_allocation
+from .single import route_order
 
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
@@ -29,16 +29,13 @@ def solve(problem: RoutingProblem, *, strategy: str | None = None,
         raise ValueError(f"unknown strategy {strategy!r}")
     if time_limit_s <= 0:
         raise ValueError("time_limit_s must be positive")
+    if strategy == "optimal" and problem.n_orders == 1:
+        return route_order(problem)
     start = time.perf_counter()
     greedy = greedy_allocation(problem)
     simple_bound = simple_lower_bound(problem)
     if strategy == "greedy":
         return make_plan(problem, greedy, status="greedy", bound=simple_bound,
-                         solve_seconds=time.perf_counter() - start)
-    if problem.n_orders == 1:
-        allocation = route_allocation(problem, 0, problem.stock, problem.cap_units,
-                                      problem.cap_orders)
-        return make_plan(problem, allocation, status="optimal", bound=None,
                          solve_seconds=time.perf_counter() - start)
     # Leave time to turn the solution into a plan and for HiGHS overrunning its limit
     # (measured: up to about 6 s at 10,000 orders).
