@@ -446,4 +446,20 @@ class DailyDemand(Base):
     orders: Mapped[int] = mapped_column(Integer)
 
 
+
+
+class ScenarioRun(Base):
+    """A finished what-if run: its scenario, KPI summary and where its report is."""
+
+    __tablename__ = "scenario_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    scenario: Mapped[dict] = mapped_column(JSON)
+    summary: Mapped[dict] = mapped_column(JSON)
+    runs: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    report_dir: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 __all__ = [name for name in dir() if name[0].isupper()] + ["utcnow", "func"]

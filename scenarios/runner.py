@@ -1,0 +1,83 @@
+"""Replications and sweeps, one after another or in parallel.
+
+Work goes to any ``concurrent.futures`` executor: a local process pool, or a
+Dask cluster's executor (``distributed.Client(address).get_executor()``) —
+the same interface, so the same code runs on one machine or many.
+"""
+
+from __future__ import annotations
+
+import statistics
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+from typing import Callable
+
+from scenarios.engine import Run, simulate
+from scenarios.spec import Scenario, expand_sweep
+from scenarios.world import World, world_from_demo
+
+
+def _one(args: tuple) -> dict:
+    scenario_json, world, seed = args
+    scenario = Scenario.model_validate_json(scenario_json)
+    world = world or world_from_demo(scenario.start.demo_seed or 7, scenario.start.n_skus)
+    return asdict(simulate(scenario, world, seed))
+
+
+def jobs_for(scenario: Scenario, replications: int | None = None) -> list[tuple[dict, Scenario, int]]:
+    """(sweep parameters, scenario, seed) for every run the file asks for."""
+    n = replications or scenario.replications
+    return [(params, point, scenario.seed + r)
+            for params, point in expand_sweep(scenario) for r in range(n)]
+
+
+def run_all(scenario: Scenario, *, world: World | None = None, replications: int | None = None,
+            workers: int = 1, executor: Executor | None = None,
+            progress: Callable[[int, int], None] | None = None) -> list[dict]:
+    """Run every replication of every sweep point; results in job order."""
+    jobs = jobs_for(scenario, replications)
+    payloads = [(point.model_dump_json(by_alias=True), world, seed) for _, point, seed in jobs]
+    results: list[dict | None] = [None] * len(jobs)
+    if executor is None and workers <= 1:
+        for i, p in enumerate(payloads):
+            results[i] = _one(p)
+            if progress:
+                progress(i + 1, len(jobs))
+    else:
+        own = executor is None
+        pool = executor or ProcessPoolExecutor(max_workers=workers)
+        try:
+            futures = {pool.submit(_one, p): i for i, p in enumerate(payloads)}
+            for done, future in enumerate(as_completed(futures), 1):
+                results[futures[future]] = future.result()
+                if progress:
+                    progress(done, len(jobs))
+        finally:
+            if own:
+                pool.shutdown()
+    for (params, _, seed), r in zip(jobs, results):
+        r["params"], r["seed"] = params, seed
+    return results
+
+
+def summarise(runs: list[dict]) -> dict:
+    """KPIs per sweep point: mean, standard deviation, min and max over replications."""
+    groups: dict[str, list[dict]] = {}
+    for r in runs:
+        key = " ".join(f"{k}={v}" for k, v in sorted(r["params"].items())) or "base"
+        groups.setdefault(key, []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        stats = {}
+        for name in rs[0]["kpis"]:
+            values = [r["kpis"][name] for r in rs if isinstance(r["kpis"][name], (int, float))
+                      and not isinstance(r["kpis"][name], bool)]
+            if len(values) == len(rs):
+                stats[name] = {"mean": statistics.fmean(values),
+                               "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+                               "min": min(values), "max": max(values)}
+        out[key] = {"replications": len(rs), "params": rs[0]["params"], "kpis": stats}
+    return out
+
+
+__all__ = ["Run", "run_all", "summarise", "jobs_for"]

@@ -1,0 +1,59 @@
+"""``stockroute scenario run`` and ``compare`` as a user runs them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+from sqlalchemy import func, select
+
+from ledger.db import read_only
+from ledger.models import ScenarioRun
+from webapp import create_app
+from webapp.cli import main
+from webapp.config import TestConfig
+
+SMALL = {"name": "cli-test", "horizon_days": 3, "waves_per_day": 1,
+         "start": {"demo_seed": 7, "n_skus": 40}, "demand": {"orders_per_day": 100},
+         "policies": {"routing": {"strategy": "greedy"}, "replenishment": {"strategy": "none"}},
+         "replications": 2}
+
+
+def invoke(app, args):
+    return CliRunner().invoke(main, args, obj=ScriptInfo(create_app=lambda: app))
+
+
+def test_a_scenario_runs_writes_its_report_and_is_stored(tmp_path, database_url, sessions):
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SMALL))
+    result = invoke(app, ["scenario", "run", str(spec), "--out", str(tmp_path / "r1")])
+    assert result.exit_code == 0, result.output
+    assert "2 run(s)" in result.output and "stored as scenario run" in result.output
+    assert (tmp_path / "r1" / "report.html").exists()
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.count(ScenarioRun.id))) == 1
+    again = invoke(app, ["scenario", "run", str(spec), "--replications", "1", "--no-store",
+                         "--out", str(tmp_path / "r2")])
+    assert again.exit_code == 0, again.output
+    table = invoke(app, ["scenario", "compare", str(tmp_path / "r1"), str(tmp_path / "r2")])
+    assert table.exit_code == 0 and "Fill rate (units)" in table.output
+
+
+def test_a_bad_scenario_file_exits_2_naming_the_field(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump({**SMALL, "horizon_days": 0}))
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    result = invoke(app, ["scenario", "run", str(spec)])
+    assert result.exit_code == 2
+    assert "horizon_days" in result.output
+
+
+def test_the_shipped_examples_are_valid():
+    from scenarios.spec import load_scenario
+    examples = sorted((Path(__file__).parents[2] / "scenarios" / "examples").glob("*.yaml"))
+    assert [p.stem for p in examples] == ["black-friday", "dc-outage", "supplier-delay-peak"]
+    for p in examples:
+        assert load_scenario(p).horizon_days >= 21

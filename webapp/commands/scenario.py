@@ -1,0 +1,111 @@
+"""``stockroute scenario run|compare|list``: what-if simulations from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from flask.cli import ScriptInfo
+from tqdm import tqdm
+
+from scenarios import report
+from scenarios.runner import jobs_for, run_all, summarise
+from scenarios.spec import ScenarioError, load_scenario
+
+
+@click.group("scenario", help="Run and compare what-if simulations.")
+def scenario_group() -> None:
+    pass
+
+
+def _app(ctx: click.Context):
+    return ctx.ensure_object(ScriptInfo).load_app()
+
+
+@scenario_group.command("run")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replications", type=click.IntRange(1, 256), help="override the file's count")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="processes to run replications and sweep points in")
+@click.option("--dask", "dask_address", help="run on this Dask scheduler (tcp://host:8786)")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="report folder")
+@click.option("--from-db", is_flag=True, help="start from a snapshot of the live database")
+@click.option("--no-store", is_flag=True, help="do not record the run in the database")
+@click.pass_context
+def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_store) -> None:
+    """Simulate FILE (YAML or JSON) and write its report folder."""
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as err:
+        for e in err.errors:
+            click.echo(f"{file}: {e['field']}: {e['message']}", err=True)
+        sys.exit(2)
+    world = None
+    if from_db or scenario.start.from_db:
+        from ledger.db import read_only
+        from webapp.extensions import db
+        from webapp.services.scenarios import world_from_db
+        with _app(ctx).app_context(), read_only(db.sessions) as session:
+            world = world_from_db(session)
+    n_jobs = len(jobs_for(scenario, replications))
+    out = Path(out_dir or f"runs/{scenario.name.replace(' ', '-')}-"
+                          f"{dt.datetime.now():%Y%m%d-%H%M%S}")
+    started = time.perf_counter()
+    executor, client = None, None
+    if dask_address:
+        from distributed import Client
+        client = Client(dask_address)
+        executor = client.get_executor()
+    bar = tqdm(total=n_jobs, desc=scenario.name, unit="run", file=sys.stderr)
+    try:
+        runs = run_all(scenario, world=world, replications=replications, workers=workers,
+                       executor=executor, progress=lambda done, total: bar.update(done - bar.n))
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    seconds = time.perf_counter() - started
+    summary = summarise(runs)
+    html = report.write_report(scenario.name, runs, summary, out)
+    click.echo(f"{n_jobs} run(s) in {seconds:.1f} s; report: {html}")
+    for point, s in summary.items():
+        k = s["kpis"]
+        click.echo(f"  {point}: fill rate {k['fill_rate_units']['mean']:.4f}, "
+                   f"backorder units at end {k['backorder_units_end']['mean']:.0f}, "
+                   f"cost/order {k['cost_per_order']['mean']:.2f}, "
+                   f"PO spend {k['po_spend']['mean']:,.0f}")
+    if not no_store:
+        try:
+            from ledger.db import unit_of_work
+            from webapp.extensions import db
+            from webapp.services.scenarios import store_run
+            with _app(ctx).app_context(), unit_of_work(db.sessions) as session:
+                run_id = store_run(session, name=scenario.name,
+                                   scenario=json.loads(scenario.model_dump_json(by_alias=True)),
+                                   summary=summary, runs=n_jobs, seconds=seconds,
+                                   report_dir=str(out.resolve()))
+            click.echo(f"stored as scenario run {run_id}")
+        except Exception as exc:  # noqa: BLE001 - the report is written; storing is a bonus
+            click.echo(f"note: run not stored in the database ({exc.__class__.__name__}: "
+                       f"{str(exc).splitlines()[0][:120]}); use --no-store to skip", err=True)
+
+
+@scenario_group.command("compare")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="write compare.html here")
+def compare(runs, out_dir) -> None:
+    """Show report folders RUNS side by side (KPI deltas against the first)."""
+    paths = [Path(r) for r in runs]
+    for p in paths:
+        if not (p / "summary.json").exists():
+            raise click.BadParameter(f"{p} is not a scenario report folder", param_hint="RUNS")
+    click.echo(report.kpi_table(paths))
+    if out_dir:
+        click.echo(f"charts: {report.compare(paths, Path(out_dir))}")
+
+
+commands = [scenario_group]
