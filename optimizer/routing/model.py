@@ -22,6 +22,7 @@ import numpy as np
 from ortools.linear_solver.python import model_builder_helper as mbh
 
 from .greedy import greedy_allocation
+from .plan import allocation_cost
 from .problem import RoutingProblem
 
 
@@ -247,8 +248,7 @@ def _solved(engine: mbh.ModelSolverHelper) -> bool:
         engine.has_solution()
 
 
-FULL_MIP_FIRST_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
-FULL_MIP_SHARE = 0.9                    # of the time, for those; the rest is the fallback
+FULL_MIP_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
 LNS_ROUND_MIN_S = 3.0                   # per round, plus 1 s per 20,000 variables
 LNS_FREE_INDICATORS = 2_000             # measured best on the 2,000-order benchmark
 
@@ -272,10 +272,11 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     """Best plan and proven bound the time allows.
 
     HiGHS through OR-Tools returns no solution when it stops on a limit, so each MIP here
-    is one that can finish: small models go to the full MIP first (it proves optimality in
-    seconds); otherwise, or if it does not finish, the LP relaxation gives the bound and a
-    guide, the MIP over the shipment indicators the LP left fractional (the others fixed
-    where the LP put them) gives a plan, and node-neighbourhood search uses the time left.
+    is one that can finish, and a plan is in hand before any MIP starts: the LP relaxation
+    gives the bound and a guide for greedy (the plan in hand); the MIP over the shipment
+    indicators the LP left fractional (the others fixed where the LP put them) improves
+    it; then small models go to the full MIP (HiGHS proves them in seconds), larger ones
+    to node-neighbourhood search for the time left.
     """
     start = time.perf_counter()
     deadline = deadline if deadline is not None else start + time_limit_s
@@ -289,13 +290,6 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
 
     if model.n_variables == 0:
         return result([], model.offset, True)
-    if model.n_variables <= FULL_MIP_FIRST_MAX_VARIABLES:
-        full = _run(b.helper(offset=model.offset),
-                    time_limit_s=FULL_MIP_SHARE * (deadline - time.perf_counter()), **options)
-        if _solved(full):
-            return result(model.decode(full.variable_values()),
-                          float(full.best_objective_bound()),
-                          full.status() == mbh.SolveStatus.OPTIMAL)
     lp = _run(b.helper(relax=True, offset=model.offset),
               time_limit_s=deadline - time.perf_counter(), **options)
     if lp.status() != mbh.SolveStatus.OPTIMAL:
@@ -303,16 +297,28 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     bound = float(lp.objective_value())
     values = lp.variable_values()
     ind = model.indicator_vars
-    # A plan in hand first: greedy, taking each order's nodes in the LP's preference.
     score = np.zeros(len(problem.pair_node))
     score[model.indicator_pairs] = values[ind]
     guided = greedy_allocation(problem, score)
+    guided_cost = allocation_cost(problem, guided).total
     settled = np.abs(values[ind] - np.round(values[ind])) <= 1e-6
     best, objective = _solve_fixed(model, ind[settled], np.round(values[ind[settled]]),
                                    time_limit_s=deadline - time.perf_counter(), **options)
+    if best is None or guided_cost < objective:
+        best, objective = None, guided_cost
+    if model.n_variables <= FULL_MIP_MAX_VARIABLES:
+        full = _run(b.helper(offset=model.offset),
+                    time_limit_s=deadline - time.perf_counter(), **options)
+        if _solved(full):
+            bound = max(bound, float(full.best_objective_bound()))
+            if float(full.objective_value()) <= objective:
+                return result(model.decode(full.variable_values()), bound,
+                              full.status() == mbh.SolveStatus.OPTIMAL)
+    elif best is not None:
+        best, objective = _improve(model, best, objective, bound, deadline=deadline,
+                                   **options)
     if best is None:
         return result(guided, bound, False)
-    best, objective = _improve(model, best, objective, bound, deadline=deadline, **options)
     proven = objective - bound <= relative_gap * max(1.0, abs(objective))
     return result(model.decode(best), bound, proven)
 
