@@ -17,7 +17,7 @@ waiting in inspection.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
@@ -25,6 +25,7 @@ from sqlalchemy import func, insert, select
 
 from ledger import master
 from ledger.db import unit_of_work
+from ledger.errors import LedgerError
 from ledger.models import (
     Channel, DailyDemand, Node, Order, OrderLine, OrderStatusChange, PurchaseOrder,
     PurchaseOrderLine, Return, Shipment, ShipmentLine, Sku, Supplier,
@@ -270,12 +271,31 @@ def is_loaded(sessions) -> bool:
         return bool(s.scalar(select(func.count(Sku.id))))
 
 
-def load_demo(sessions, world: DemoWorld, *,
+def shifted(world: DemoWorld, today: dt.date) -> DemoWorld:
+    """The same world with every date moved so that its last history day is before ``today``."""
+    delta = today - world.today
+    if not delta:
+        return world
+    history = [(sku, node, ch, day + delta, u, o) for sku, node, ch, day, u, o in world.history]
+    pos = [{**po, "expected_date": po["expected_date"] + delta} for po in world.purchase_orders]
+    return replace(world, today=today, history=history, purchase_orders=pos)
+
+
+def load_demo(sessions, world: DemoWorld, *, today: dt.date | None = None,
               progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
-    """Write the world into an empty database. Returns counts of what was made."""
+    """Write the world into an empty database in one transaction; return counts of what was made.
+
+    ``today`` moves the world's dates (history, expected PO dates, recent
+    orders) so that the history ends the day before it; the CLI passes the real
+    date so forecasts see recent demand. All or nothing: a failure leaves the
+    database as it was.
+    """
     say = progress or (lambda step, n: None)
+    if today is not None:
+        world = shifted(world, today)
     if is_loaded(sessions):
-        raise ValueError("the database already has SKUs; the demo loads into an empty one")
+        raise LedgerError("the database already has SKUs; the demo loads into an empty one",
+                          field="database")
     with unit_of_work(sessions) as s:
         master.upsert_skus(s, world.skus)
         master.upsert_nodes(s, world.nodes)
@@ -284,24 +304,23 @@ def load_demo(sessions, world: DemoWorld, *,
         master.upsert_suppliers(s, world.suppliers)
         master.upsert_supplier_items(s, world.supplier_items)
         master.upsert_sku_node_settings(s, world.settings)
-    say("master data", len(world.skus))
-    with unit_of_work(sessions) as s:
+        say("master data", len(world.skus))
         for i in range(0, len(world.stock), 2_000):
-            post(s, [Movement("count_gain", sku, qty, node, doc_type="count", doc_id="DEMO-OPENING")
+            post(s, [Movement("count_gain", sku, qty, node, doc_type="count",
+                              doc_id="DEMO-OPENING")
                      for sku, node, qty in world.stock[i:i + 2_000]], actor="demo")
-    say("opening stock", len(world.stock))
-    with unit_of_work(sessions) as s:
+        say("opening stock", len(world.stock))
         ids = _ids(s)
         rows = [{"sku_id": ids["sku"][sku], "node_id": ids["node"][node],
                  "channel_id": ids["channel"][ch], "day": day, "units": u, "orders": o}
                 for sku, node, ch, day, u, o in world.history]
         for i in range(0, len(rows), 20_000):
             s.execute(insert(DailyDemand), rows[i:i + 20_000])
-    say("demand history", len(world.history))
-    _load_purchase_orders(sessions, world)
-    say("open purchase orders", len(world.purchase_orders))
-    _load_orders(sessions, world)
-    say("recent orders", len(world.orders))
+        say("demand history", len(world.history))
+        _load_purchase_orders(s, world)
+        say("open purchase orders", len(world.purchase_orders))
+        _load_orders(s, world)
+        say("recent orders", len(world.orders))
     return {"skus": len(world.skus), "nodes": len(world.nodes), "lanes": len(world.lanes),
             "channels": len(world.channels), "suppliers": len(world.suppliers),
             "supplier_items": len(world.supplier_items), "stock_positions": len(world.stock),
@@ -316,78 +335,78 @@ def _ids(s) -> dict[str, dict[str, int]]:
             "supplier": dict(s.execute(select(Supplier.code, Supplier.id)).all())}
 
 
-def _load_purchase_orders(sessions, world: DemoWorld) -> None:
+def _load_purchase_orders(s, world: DemoWorld) -> None:
     placed = dt.datetime.combine(world.today, dt.time(8), tzinfo=dt.timezone.utc)
-    with unit_of_work(sessions) as s:
-        ids = _ids(s)
-        moves = []
-        for po in world.purchase_orders:
-            row = PurchaseOrder(code=po["code"], supplier_id=ids["supplier"][po["supplier"]],
-                                node_id=ids["node"][po["node"]], status="placed",
-                                expected_date=po["expected_date"], placed_at=placed,
-                                created_by="demo")
-            row.lines = [PurchaseOrderLine(sku_id=ids["sku"][l["sku"]], qty_ordered=l["qty"],
-                                           unit_cost=l["unit_cost"],
-                                           expected_date=po["expected_date"])
-                         for l in po["lines"]]
-            s.add(row)
-            moves += [Movement("po_placed", l["sku"], l["qty"], po["node"],
-                               doc_type="purchase_order", doc_id=po["code"]) for l in po["lines"]]
-        s.flush()
-        post(s, moves, actor="demo")
+    ids = _ids(s)
+    moves = []
+    for po in world.purchase_orders:
+        row = PurchaseOrder(code=po["code"], supplier_id=ids["supplier"][po["supplier"]],
+                            node_id=ids["node"][po["node"]], status="placed",
+                            expected_date=po["expected_date"], placed_at=placed,
+                            created_by="demo")
+        row.lines = [PurchaseOrderLine(sku_id=ids["sku"][l["sku"]], qty_ordered=l["qty"],
+                                       unit_cost=l["unit_cost"],
+                                       expected_date=po["expected_date"])
+                     for l in po["lines"]]
+        s.add(row)
+        moves += [Movement("po_placed", l["sku"], l["qty"], po["node"],
+                           doc_type="purchase_order", doc_id=po["code"]) for l in po["lines"]]
+    s.flush()
+    post(s, moves, actor="demo")
 
 
-def _load_orders(sessions, world: DemoWorld) -> None:
-    with unit_of_work(sessions) as s:
-        ids = _ids(s)
-        moves = []
-        for o in world.orders:
-            created = (dt.datetime.combine(world.today, dt.time(12), tzinfo=dt.timezone.utc)
-                       - dt.timedelta(days=o["created_at_days_ago"]))
-            order = Order(code=o["code"], channel_id=ids["channel"][o["channel"]],
-                          region=o["region"], service=o["service"], status=o["status"],
-                          created_at=created, updated_at=created)
-            order.lines = [OrderLine(line_no=i, sku_id=ids["sku"][l["sku"]], qty=l["qty"])
-                           for i, l in enumerate(o["lines"])]
-            order.history = [OrderStatusChange(from_status=None, to_status="received",
-                                               actor="demo", at=created),
-                             OrderStatusChange(from_status="received", to_status="routed",
-                                               actor="demo", at=created)]
-            shipment = Shipment(node_id=ids["node"][o["node"]], transit_days=2, cost=0,
-                                status="shipped" if o["status"] == "shipped" else "planned",
-                                created_at=created,
-                                shipped_at=created if o["status"] == "shipped" else None)
-            shipment.lines = [ShipmentLine(order_line=line, qty=line.qty) for line in order.lines]
-            order.shipments = [shipment]
+def _load_orders(s, world: DemoWorld) -> None:
+    ids = _ids(s)
+    moves = []
+    for o in world.orders:
+        created = (dt.datetime.combine(world.today, dt.time(12), tzinfo=dt.timezone.utc)
+                   - dt.timedelta(days=o["created_at_days_ago"]))
+        order = Order(code=o["code"], channel_id=ids["channel"][o["channel"]],
+                      region=o["region"], service=o["service"], status=o["status"],
+                      created_at=created, updated_at=created)
+        order.lines = [OrderLine(line_no=i, sku_id=ids["sku"][l["sku"]], qty=l["qty"])
+                       for i, l in enumerate(o["lines"])]
+        order.history = [OrderStatusChange(from_status=None, to_status="received",
+                                           actor="demo", at=created),
+                         OrderStatusChange(from_status="received", to_status="routed",
+                                           actor="demo", at=created)]
+        shipment = Shipment(node_id=ids["node"][o["node"]], transit_days=2, cost=0,
+                            status="shipped" if o["status"] == "shipped" else "planned",
+                            created_at=created,
+                            shipped_at=created if o["status"] == "shipped" else None)
+        shipment.lines = [ShipmentLine(order_line=line, qty=line.qty) for line in order.lines]
+        order.shipments = [shipment]
+        if o["status"] == "shipped":
+            order.history.append(OrderStatusChange(from_status="routed", to_status="shipped",
+                                                   actor="demo", at=created))
+        s.add(order)
+        for l in o["lines"]:
+            moves.append(Movement("reserve", l["sku"], l["qty"], o["node"],
+                                  doc_type="order", doc_id=o["code"]))
             if o["status"] == "shipped":
-                order.history.append(OrderStatusChange(from_status="routed", to_status="shipped",
-                                                       actor="demo", at=created))
-            s.add(order)
-            for l in o["lines"]:
-                moves.append(Movement("reserve", l["sku"], l["qty"], o["node"],
+                moves.append(Movement("ship", l["sku"], l["qty"], o["node"],
                                       doc_type="order", doc_id=o["code"]))
-                if o["status"] == "shipped":
-                    moves.append(Movement("ship", l["sku"], l["qty"], o["node"],
-                                          doc_type="order", doc_id=o["code"]))
-        s.flush()
-        # Opening stock may not cover a demo order's SKU at its node: top it up first.
-        need: dict[tuple[str, str], int] = {}
-        for m in moves:
-            if m.kind == "reserve":
-                need[(m.sku, m.node)] = need.get((m.sku, m.node), 0) + m.qty
-        post(s, [Movement("count_gain", sku, q, node, doc_type="count", doc_id="DEMO-OPENING")
-                 for (sku, node), q in sorted(need.items())], actor="demo")
-        post(s, moves, actor="demo")
-        rmoves = []
-        for r in world.returns:
-            order = s.scalar(select(Order).where(Order.code == r["order"]))
-            line = order.lines[0]
-            s.add(Return(code=r["code"], order_line_id=line.id,
-                         node_id=order.shipments[0].node_id, qty=r["qty"], reason=r["reason"],
-                         status="received"))
-            sku = next(o for o in world.orders if o["code"] == r["order"])["lines"][0]["sku"]
-            node = next(o for o in world.orders if o["code"] == r["order"])["node"]
-            rmoves.append(Movement("return_received", sku, r["qty"], node, doc_type="return",
-                                   doc_id=r["code"]))
-        if rmoves:
-            post(s, rmoves, actor="demo")
+    s.flush()
+    # Opening stock may not cover a demo order's SKU at its node: top it up first.
+    need: dict[tuple[str, str], int] = {}
+    for m in moves:
+        if m.kind == "reserve":
+            need[(m.sku, m.node)] = need.get((m.sku, m.node), 0) + m.qty
+    post(s, [Movement("count_gain", sku, q, node, doc_type="count", doc_id="DEMO-OPENING")
+             for (sku, node), q in sorted(need.items())], actor="demo")
+    post(s, moves, actor="demo")
+    rmoves = []
+    by_code = {o["code"]: o for o in world.orders}
+    noon = dt.datetime.combine(world.today, dt.time(12), tzinfo=dt.timezone.utc)
+    for r in world.returns:
+        o = by_code[r["order"]]
+        order = s.scalar(select(Order).where(Order.code == r["order"]))
+        # Received back a day or two after shipping, never later than today.
+        received = noon - dt.timedelta(days=o["created_at_days_ago"] // 2)
+        s.add(Return(code=r["code"], order_line_id=order.lines[0].id,
+                     node_id=ids["node"][o["node"]], qty=r["qty"], reason=r["reason"],
+                     status="received", created_at=received, received_at=received))
+        rmoves.append(Movement("return_received", o["lines"][0]["sku"], r["qty"], o["node"],
+                               doc_type="return", doc_id=r["code"]))
+    if rmoves:
+        post(s, rmoves, actor="demo")

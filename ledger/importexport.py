@@ -27,7 +27,18 @@ from ledger.movements import Movement
 from ledger.posting import post
 
 MAX_ROWS = 1_000_000
+MAX_ERRORS = 1_000  # a file that bad is reported in part; nothing is written either way
+MAX_INT = 2**31 - 1  # the INTEGER columns' range on PostgreSQL
 Code = Field(min_length=1, max_length=128)
+
+
+def _money(**kw):
+    """A Numeric(14, 4) column: a finite, non-negative amount with at most 4 decimals."""
+    return Field(ge=0, max_digits=14, decimal_places=4, **kw)
+
+
+def _count(**kw):
+    return Field(ge=0, le=MAX_INT, **kw)
 
 
 class _Row(BaseModel):
@@ -38,11 +49,11 @@ class SkuRow(_Row):
     code: str = Code
     name: str = Field(min_length=1, max_length=256)
     category: str = Field(default="general", max_length=128)
-    unit_cost: Decimal = Field(default=Decimal(0), ge=0)
-    price: Decimal = Field(default=Decimal(0), ge=0)
-    weight_kg: Decimal | None = Field(default=None, ge=0)
-    volume_l: Decimal | None = Field(default=None, ge=0)
-    case_pack: int = Field(default=1, ge=1)
+    unit_cost: Decimal = _money(default=Decimal(0))
+    price: Decimal = _money(default=Decimal(0))
+    weight_kg: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    volume_l: Decimal | None = Field(default=None, ge=0, max_digits=12, decimal_places=4)
+    case_pack: int = Field(default=1, ge=1, le=MAX_INT)
     active: bool = True
 
 
@@ -51,11 +62,11 @@ class NodeRow(_Row):
     name: str = Field(min_length=1, max_length=256)
     kind: Literal["warehouse", "3pl", "store", "dropship"] = "warehouse"
     region: str = Field(min_length=1, max_length=64)
-    capacity_units_per_day: int | None = Field(default=None, ge=0)
-    capacity_orders_per_day: int | None = Field(default=None, ge=0)
-    receiving_capacity_per_day: int | None = Field(default=None, ge=0)
-    handling_cost_per_order: Decimal = Field(default=Decimal(0), ge=0)
-    handling_cost_per_unit: Decimal = Field(default=Decimal(0), ge=0)
+    capacity_units_per_day: int | None = _count(default=None)
+    capacity_orders_per_day: int | None = _count(default=None)
+    receiving_capacity_per_day: int | None = _count(default=None)
+    handling_cost_per_order: Decimal = _money(default=Decimal(0))
+    handling_cost_per_unit: Decimal = _money(default=Decimal(0))
     active: bool = True
 
 
@@ -63,32 +74,34 @@ class LaneRow(_Row):
     node: str = Code
     region: str = Field(min_length=1, max_length=64)
     service: str = Field(default="standard", min_length=1, max_length=32)
-    cost_per_shipment: Decimal = Field(default=Decimal(0), ge=0)
-    cost_per_unit: Decimal = Field(default=Decimal(0), ge=0)
+    cost_per_shipment: Decimal = _money(default=Decimal(0))
+    cost_per_unit: Decimal = _money(default=Decimal(0))
     transit_days: int = Field(ge=0, le=365)
 
 
 class ChannelRow(_Row):
     code: str = Code
     name: str = Field(default="", max_length=256)
-    backorder_penalty_per_unit: Decimal | None = Field(default=None, ge=0)
-    nodes: list[str] = Field(default_factory=list)  # ";"-separated in the file; empty = all
+    backorder_penalty_per_unit: Decimal | None = _money(default=None)
+    # ";"-separated in the file; empty = every node may serve the channel.
+    nodes: list[str] = Field(default_factory=list, max_length=1_000)
 
 
 class SupplierRow(_Row):
     code: str = Code
     name: str = Field(default="", max_length=256)
     lead_time_days: int = Field(ge=0, le=730)
-    lead_time_std_days: Decimal = Field(default=Decimal(0), ge=0)
-    capacity_units_per_period: int | None = Field(default=None, ge=0)
-    fixed_order_cost: Decimal = Field(default=Decimal(0), ge=0)
+    lead_time_std_days: Decimal = Field(default=Decimal(0), ge=0, max_digits=8,
+                                        decimal_places=2)
+    capacity_units_per_period: int | None = _count(default=None)
+    fixed_order_cost: Decimal = _money(default=Decimal(0))
 
 
 class SupplierItemRow(_Row):
     supplier: str = Code
     sku: str = Code
-    unit_cost: Decimal = Field(ge=0)
-    moq: int = Field(default=0, ge=0)
+    unit_cost: Decimal = _money()
+    moq: int = _count(default=0)
 
 
 class StockRow(_Row):
@@ -143,6 +156,9 @@ def parse(kind: str, source: str | IO) -> list[_Row]:
     rows, seen = [], {}
     for i, record in enumerate(frame.to_dict("records")):
         line = i + 2
+        if len(errors) >= MAX_ERRORS:
+            _truncated(errors, line)
+            break
         data = {k: v for k, v in record.items() if v != ""}
         if kind == "channels" and "nodes" in data:
             data["nodes"] = [n.strip() for n in data["nodes"].split(";") if n.strip()]
@@ -165,12 +181,20 @@ def parse(kind: str, source: str | IO) -> list[_Row]:
     return rows
 
 
+def _truncated(errors: list[dict], line: int) -> None:
+    errors.append({"row": line, "field": "file",
+                   "message": f"more than {MAX_ERRORS} errors; checking stopped here"})
+
+
 def _check_references(session: Session, kind: str, rows) -> None:
-    errors = []
+    errors: list[dict] = []
     skus = set(session.scalars(select(Sku.code)))
     nodes = set(session.scalars(select(Node.code)))
     suppliers = set(session.scalars(select(Supplier.code)))
     for line, row in rows:
+        if len(errors) >= MAX_ERRORS:
+            _truncated(errors, line)
+            break
         refs = {"lanes": [("node", nodes)], "supplier_items": [("supplier", suppliers),
                                                                ("sku", skus)],
                 "stock": [("sku", skus), ("node", nodes)]}.get(kind, [])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import time
 
@@ -53,8 +54,10 @@ def export(kind: str, output) -> None:
 @click.command("demo")
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--skus", "n_skus", default=500, show_default=True, type=click.IntRange(10, 5000))
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="the day after the last history day (default: today)")
 @with_appcontext
-def demo(seed: int, n_skus: int) -> None:
+def demo(seed: int, n_skus: int, today: dt.datetime | None) -> None:
     """Load the seeded demo world into an empty database (does nothing if it has data)."""
     if is_loaded(db.sessions):
         click.echo("the database already has data; the demo world was not loaded again")
@@ -63,9 +66,15 @@ def demo(seed: int, n_skus: int) -> None:
     world = build_demo_world(seed, n_skus=n_skus)
     steps = ["master data", "opening stock", "demand history", "open purchase orders",
              "recent orders"]
+    day = today.date() if today else dt.date.today()
     with tqdm(total=len(steps), desc="demo world", unit="step", file=sys.stderr) as bar:
-        counts = load_demo(db.sessions, world,
-                           progress=lambda step, n: (bar.set_postfix_str(step), bar.update()))
+        try:
+            counts = load_demo(db.sessions, world, today=day,
+                               progress=lambda step, n: (bar.set_postfix_str(step),
+                                                         bar.update()))
+        except LedgerError as err:  # e.g. another process loaded it meanwhile
+            click.echo(f"error: {err.message}; nothing was loaded", err=True)
+            sys.exit(1)
     summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
     click.echo(f"demo world (seed {seed}) loaded in {time.perf_counter() - started:.1f} s: "
                f"{summary}")
