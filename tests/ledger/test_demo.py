@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 
 from ledger import queries
@@ -11,6 +13,9 @@ from ledger.audit import audit
 from ledger.db import read_only
 from ledger.demo import HISTORY_DAYS, build_demo_world, load_demo
 from ledger.models import DailyDemand, Node, PurchaseOrder, Return, Sku, Supplier
+from webapp import create_app
+from webapp.cli import main
+from webapp.config import TestConfig
 
 
 def test_the_same_seed_gives_the_same_world_and_another_seed_another():
@@ -61,3 +66,35 @@ def test_the_demo_loads_with_open_pos_returns_in_inspection_and_a_clean_audit(se
         assert inbound == sum(l["qty"] for po in world.purchase_orders for l in po["lines"])
         report = audit(s)
     assert report.clean and report.positions_checked > 3000
+
+
+def invoke(app, args, stdin=None):
+    return CliRunner().invoke(main, args, input=stdin, obj=ScriptInfo(create_app=lambda: app))
+
+
+def count(sessions, model):
+    with read_only(sessions) as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_demo_loads_once_then_export_and_import_round_trip_on_the_command_line(
+        tmp_path, database_url, sessions):
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    result = invoke(app, ["demo", "--seed", "3", "--skus", "30", "--today", "2026-03-01"])
+    assert result.exit_code == 0, result.output
+    assert "30 skus" in result.output and "8 nodes" in result.output
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.max(DailyDemand.day))) == dt.date(2026, 2, 28)
+        assert audit(s).clean
+    again = invoke(app, ["demo"])
+    assert again.exit_code == 0 and "already" in again.output
+    assert count(sessions, Sku) == 30
+
+    out = tmp_path / "nodes.csv"
+    assert invoke(app, ["export", "nodes", "--output", str(out)]).exit_code == 0
+    assert out.read_text().splitlines()[0].startswith("code,name,kind,region")
+    stdout = invoke(app, ["export", "nodes"])
+    assert stdout.output == out.read_text()
+    back = invoke(app, ["import", "nodes", "-"], stdin=stdout.output)
+    assert back.exit_code == 0, back.output
+    assert "imported 8 nodes row(s)" in back.output

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 
 from ledger import importexport, queries
@@ -13,6 +15,9 @@ from ledger.db import read_only, unit_of_work
 from ledger.demo import build_demo_world, load_demo
 from ledger.errors import ImportErrors
 from ledger.models import Lane, Node, Sku
+from webapp import create_app
+from webapp.cli import main
+from webapp.config import TestConfig
 
 KINDS = ["skus", "nodes", "lanes", "channels", "suppliers", "supplier_items", "stock"]
 
@@ -101,3 +106,44 @@ def test_a_file_that_is_not_csv_is_refused():
     with pytest.raises(ImportErrors) as err:
         importexport.parse("widgets", io.StringIO("a\n1\n"))
     assert err.value.errors[0]["field"] == "kind"
+
+
+def test_amounts_and_counts_beyond_what_the_database_holds_are_row_errors():
+    text = ("code,name,unit_cost,case_pack\n"
+            "A,a,12345678901.5,1\n"
+            "B,b,1.23456,1\n"
+            "C,c,NaN,99999999999\n")
+    with pytest.raises(ImportErrors) as err:
+        importexport.parse("skus", io.StringIO(text))
+    found = {(e["row"], e["field"]) for e in err.value.errors}
+    assert found == {(2, "unit_cost"), (3, "unit_cost"), (4, "unit_cost"), (4, "case_pack")}
+
+
+def test_a_hopeless_file_is_reported_in_part():
+    text = "code,name\n" + "".join(f"S{i},\n" for i in range(importexport.MAX_ERRORS + 50))
+    with pytest.raises(ImportErrors) as err:
+        importexport.parse("skus", io.StringIO(text))
+    assert len(err.value.errors) == importexport.MAX_ERRORS + 1
+    assert err.value.errors[-1]["field"] == "file"
+
+
+def invoke(app, args, stdin=None):
+    return CliRunner().invoke(main, args, input=stdin, obj=ScriptInfo(create_app=lambda: app))
+
+
+def test_a_bad_file_prints_one_line_per_error_exits_1_and_changes_nothing(
+        tmp_path, database_url, sessions):
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    bad = tmp_path / "nodes.csv"
+    bad.write_text("code,name,kind,region\nN1,ok,store,NE\nN2,bad,moon,NE\nN3,,store,\n")
+    result = invoke(app, ["import", "nodes", str(bad)])
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines() if hasattr(result, "stderr") else result.output.splitlines()
+    assert "row 3, kind: Input should be 'warehouse', '3pl', 'store' or 'dropship'" in lines
+    assert any(l.startswith("row 4, name:") for l in lines)
+    assert any(l.startswith("row 4, region:") for l in lines)
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.count(Node.id))) == 0
+    unknown = invoke(app, ["import", "stock", "-"], stdin="sku,node,available\nX,Y,3\n")
+    assert unknown.exit_code == 1
+    assert "row 2, sku: unknown sku 'X'" in unknown.output
