@@ -310,12 +310,7 @@ def load_demo(sessions, world: DemoWorld, *, today: dt.date | None = None,
                               doc_id="DEMO-OPENING")
                      for sku, node, qty in world.stock[i:i + 2_000]], actor="demo")
         say("opening stock", len(world.stock))
-        ids = _ids(s)
-        rows = [{"sku_id": ids["sku"][sku], "node_id": ids["node"][node],
-                 "channel_id": ids["channel"][ch], "day": day, "units": u, "orders": o}
-                for sku, node, ch, day, u, o in world.history]
-        for i in range(0, len(rows), 20_000):
-            s.execute(insert(DailyDemand), rows[i:i + 20_000])
+        _load_history(s, world)
         say("demand history", len(world.history))
         _load_purchase_orders(s, world)
         say("open purchase orders", len(world.purchase_orders))
@@ -326,6 +321,25 @@ def load_demo(sessions, world: DemoWorld, *, today: dt.date | None = None,
             "supplier_items": len(world.supplier_items), "stock_positions": len(world.stock),
             "history_rows": len(world.history), "purchase_orders": len(world.purchase_orders),
             "orders": len(world.orders), "returns": len(world.returns)}
+
+
+def _load_history(s, world: DemoWorld) -> None:
+    """Bulk-insert the daily demand summary: COPY on PostgreSQL (a few hundred
+    thousand rows), batched executemany elsewhere."""
+    ids = _ids(s)
+    cols = ("sku_id", "node_id", "channel_id", "day", "units", "orders")
+    rows = [(ids["sku"][sku], ids["node"][node], ids["channel"][ch], day, u, o)
+            for sku, node, ch, day, u, o in world.history]
+    conn = s.connection()
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+        raw = conn.connection.driver_connection  # the same transaction as the session
+        with raw.cursor() as cursor:
+            with cursor.copy(f"COPY daily_demand ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return
+    for i in range(0, len(rows), 20_000):
+        s.execute(insert(DailyDemand), [dict(zip(cols, r)) for r in rows[i:i + 20_000]])
 
 
 def _ids(s) -> dict[str, dict[str, int]]:
