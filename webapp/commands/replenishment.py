@@ -1,3 +1,73 @@
-"""CLI commands of this area (filled in by its issue)."""
+"""``stockroute replenish``: solve a replenishment-contract problem file; no database, no app."""
 
-commands: list = []
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+
+import click
+
+from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
+                                     validate_plan)
+
+EXIT_BAD_INPUT = 2
+
+
+@contextlib.contextmanager
+def _native_stdout_to_stderr():
+    """Native solver libraries may print to file descriptor 1; keep stdout for the plan."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _fail(message: str) -> None:
+    click.echo(message, err=True)
+    raise SystemExit(EXIT_BAD_INPUT)
+
+
+@click.command("replenish")
+@click.option("--input", "input_file", required=True, type=click.File("r"),
+              help="Replenishment problem JSON (the replenishment contract); '-' reads stdin.")
+@click.option("--output", "output_file", default="-", type=click.File("w"),
+              help="Where to write the plan JSON; stdout by default.")
+@click.option("--strategy", type=click.Choice(["optimal", "minmax"]), default=None,
+              help="Overrides policy.strategy.")
+@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1, max=3600.0),
+              default=None, help="Seconds; overrides policy.time_limit_seconds.")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Solver threads.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+def replenish(input_file, output_file, strategy, time_limit_s, workers, seed):
+    """Plan purchase orders: read a replenishment problem, write the plan."""
+    try:
+        document = json.load(input_file)
+    except json.JSONDecodeError as exc:
+        _fail(f"error: input is not valid JSON: {exc}")
+    try:
+        problem = parse_problem(document)
+    except ReplenishmentInputError as exc:
+        _fail("error: invalid replenishment problem\n" + "\n".join(
+            f"  {e['field']}: {e['message']}" for e in exc.errors))
+    with _native_stdout_to_stderr():
+        plan = solve(problem, strategy=strategy, time_limit_s=time_limit_s, workers=workers,
+                     seed=seed)
+    body = plan.to_json()
+    validate_plan(problem, body)
+    json.dump(body, output_file, indent=2)
+    output_file.write("\n")
+
+
+commands = [replenish]

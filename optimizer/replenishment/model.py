@@ -1,0 +1,238 @@
+"""The optimal strategy: one MIP of all SKUs, nodes and periods, solved by SCIP via OR-Tools.
+
+Variables per (SKU, node): end-of-period on-hand ``ip[t] ≥ 0``, backlog ``im[t] ≥ 0`` and
+safety shortfall ``sh[t] ≥ ss − ip[t]``; per supplier item, node and order period ``t``
+(with ``t + L ≤ T − 1``) an integer number of case packs ``k``, and a binary ``y`` only
+when the MOQ exceeds one case pack (``cp·k ≥ min_qty·y``, ``k ≤ K·y``); per
+(supplier, node, period) a binary ``z`` only when the fixed cost is positive (``k ≤ K·z``).
+``K`` is the tightest valid big-M: the supplier's and the node's capacity, and the units
+that could ever be useful (initial backlog + all demand + safety stock), in case packs.
+Rows: inventory balance, supplier capacity, receiving capacity, budget.
+
+The model is a relaxation of the cost model only where ``holding + backlog <
+safety_stock_penalty`` (ip and im could both be raised); the reported objective is always
+the contract's cost recomputed from the orders, and the bound stays a valid lower bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from ortools.linear_solver import pywraplp
+
+from .plan import Order
+from .problem import ReplenishmentProblem
+
+MAX_MIP_VARIABLES = 2_000_000
+CUT_WINDOW = 3   # periods l − a + 1 of the (l,S) cuts per order
+
+
+@dataclass
+class MipResult:
+    orders: list[Order] | None
+    objective: float            # model objective of the incumbent (inf when none)
+    bound: float                # proven lower bound (0 when the solver proved nothing)
+    proven: bool
+    n_variables: int
+    n_constraints: int
+    build_seconds: float
+    solve_seconds: float
+
+
+def _big_m(p: ReplenishmentProblem, i: int, n: int) -> int:
+    """Largest useful order of item i at node n, in case packs (0 = never order)."""
+    s = int(p.item_sku[i])
+    cp = int(p.case_pack[s])
+    useful = max(0, -int(p.on_hand[s, n])) + int(p.demand[s, n].sum()) + int(p.safety_stock[s, n])
+    k = max(math.ceil(useful / cp), math.ceil(p.item_min_qty(i) / cp)) if useful > 0 else 0
+    u = int(p.item_supplier[i])
+    for cap in (int(p.supplier_capacity[u]), int(p.receiving_capacity[n])):
+        if cap >= 0:
+            k = min(k, cap // cp)
+    if k * cp < p.item_min_qty(i):
+        return 0
+    return k
+
+
+def _rounding_cuts(solver, p, s, n, cp, arrivals, stock, shortfall) -> None:
+    """MIR cuts of the cumulative balance: case packs make the units bought by period l
+    a multiple of cp, so with R = demand to l (+ safety stock) − on hand − open receipts,
+    cp·K_l + im_l (+ sh_l) ≥ R gives cp·K_l + (im_l (+ sh_l))/f ≥ cp·⌈R/cp⌉, f = frac(R/cp).
+    This closes most of the LP gap left by rounding to case packs at the horizon end."""
+    if cp <= 1:
+        return
+    T = p.periods
+    ks: list = []
+    base = int(p.on_hand[s, n])
+    ss = int(p.safety_stock[s, n])
+    for l in range(T):
+        ks.extend(arrivals[l])
+        base += int(p.inbound[s, n, l]) - int(p.demand[s, n, l])
+        if not ks:
+            continue
+        for with_ss in ((False, True) if shortfall[l] is not None else (False,)):
+            need = -base + (ss if with_ss else 0)
+            if need <= 0:
+                continue
+            frac = need / cp - math.floor(need / cp)
+            if frac < 1e-9:
+                continue
+            row = solver.RowConstraint(cp * math.ceil(need / cp), solver.infinity(), "")
+            for k in ks:
+                row.SetCoefficient(k, cp)
+            row.SetCoefficient(stock[l][1], 1 / frac)
+            if with_ss:
+                row.SetCoefficient(shortfall[l], 1 / frac)
+
+
+def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, seed: int,
+              hint: list[Order] | None = None, relative_gap: float = 1e-4) -> MipResult:
+    start = time.perf_counter()
+    S, N, T = p.shape
+    solver = pywraplp.Solver.CreateSolver("SCIP")
+    inf = solver.infinity()
+    objective = solver.Objective()
+    pen = p.safety_stock_penalty
+    hint_vars, hint_vals = [], []
+    hint_qty: dict[tuple[int, int, int], int] = {}
+    for o in hint or []:
+        hint_qty[(o.item, o.node, o.order_period)] = o.qty
+    hint_slots = {(int(p.item_supplier[i]), n, t) for (i, n, t) in hint_qty}
+
+    z: dict[tuple[int, int, int], pywraplp.Variable] = {}
+
+    def slot(u: int, n: int, t: int):
+        v = z.get((u, n, t))
+        if v is None:
+            v = z[(u, n, t)] = solver.BoolVar("")
+            objective.SetCoefficient(v, float(p.fixed_order_cost[u]))
+            hint_vars.append(v)
+            hint_vals.append(1.0 if (u, n, t) in hint_slots else 0.0)
+        return v
+
+    supplier_rows: dict[tuple[int, int], list] = {}
+    node_rows: dict[tuple[int, int], list] = {}
+    budget_terms: list = []
+    order_vars: list[tuple[int, int, int, int, pywraplp.Variable]] = []
+    items_of = p.items_of_sku()
+    for s in range(S):
+        cp = int(p.case_pack[s])
+        h, b = float(p.holding_cost[s]), float(p.backlog_cost[s])
+        for n in range(N):
+            ss = int(p.safety_stock[s, n])
+            arrivals: list[list] = [[] for _ in range(T)]
+            setups: list[tuple] = []
+            for i in items_of[s]:
+                u = int(p.item_supplier[i])
+                L = int(p.lead_time[u])
+                K = _big_m(p, i, n)
+                if K == 0:
+                    continue
+                unit = float(p.item_unit_cost[i])
+                min_k = p.item_min_qty(i) // cp
+                for t in range(0, T - L):
+                    k = solver.IntVar(0, K, "")
+                    objective.SetCoefficient(k, unit * cp)
+                    q = hint_qty.get((i, n, t), 0)
+                    hint_vars.append(k)
+                    hint_vals.append(q // cp)
+                    y = None
+                    if min_k > 1 or p.fixed_order_cost[u] > 0:
+                        y = solver.BoolVar("")
+                        if min_k > 1:
+                            solver.Add(k >= min_k * y)
+                        solver.Add(k <= K * y)
+                        hint_vars.append(y)
+                        hint_vals.append(1.0 if q else 0.0)
+                        if p.fixed_order_cost[u] > 0:
+                            solver.Add(y <= slot(u, n, t))
+                        setups.append((t + L, cp, k, y))
+                    arrivals[t + L].append(k)
+                    order_vars.append((i, n, t, cp, k))
+                    supplier_rows.setdefault((u, t), []).append((cp, k))
+                    node_rows.setdefault((n, t + L), []).append((cp, k))
+                    if p.budget is not None:
+                        budget_terms.append((unit * cp, k))
+            prev = None
+            stock: list[tuple] = []
+            shortfall: list = []
+            for t in range(T):
+                ip = solver.NumVar(0, inf, "")
+                im = solver.NumVar(0, inf, "")
+                objective.SetCoefficient(ip, h)
+                objective.SetCoefficient(im, b)
+                rhs = int(p.inbound[s, n, t]) - int(p.demand[s, n, t])
+                row = solver.RowConstraint(rhs + (int(p.on_hand[s, n]) if t == 0 else 0),
+                                           rhs + (int(p.on_hand[s, n]) if t == 0 else 0), "")
+                row.SetCoefficient(ip, 1)
+                row.SetCoefficient(im, -1)
+                if prev is not None:
+                    row.SetCoefficient(prev[0], -1)
+                    row.SetCoefficient(prev[1], 1)
+                for k in arrivals[t]:
+                    row.SetCoefficient(k, -cp)
+                sh = None
+                if ss > 0 and pen > 0:
+                    sh = solver.NumVar(0, ss, "")
+                    objective.SetCoefficient(sh, pen)
+                    solver.Add(sh + ip >= ss)
+                prev = (ip, im)
+                stock.append(prev)
+                shortfall.append(sh)
+            _rounding_cuts(solver, p, s, n, cp, arrivals, stock, shortfall)
+            # (l,S)-type cuts, one order at a time: an order arriving in a, if placed, is
+            # at most the demand of a … l plus what is left at l plus the backlog before a:
+            # cp·k ≤ D(a,l)·y + ip[l] + im[a−1] (valid with other receipts, all ≥ 0).
+            cum = [0]
+            for t in range(T):
+                cum.append(cum[-1] + int(p.demand[s, n, t]))
+            for a, cp_, k, y in setups:
+                for l in range(a, min(T, a + CUT_WINDOW)):
+                    row = solver.RowConstraint(-inf, 0, "")
+                    row.SetCoefficient(k, cp_)
+                    row.SetCoefficient(y, -(cum[l + 1] - cum[a]))
+                    row.SetCoefficient(stock[l][0], -1)
+                    if a > 0:
+                        row.SetCoefficient(stock[a - 1][1], -1)
+    for (u, t), terms in supplier_rows.items():
+        cap = int(p.supplier_capacity[u])
+        if cap >= 0 and sum(cp * v.ub() for cp, v in terms) > cap:
+            row = solver.RowConstraint(0, cap, "")
+            for cp, v in terms:
+                row.SetCoefficient(v, cp)
+    for (n, t), terms in node_rows.items():
+        cap = int(p.receiving_capacity[n])
+        if cap >= 0 and sum(cp * v.ub() for cp, v in terms) > cap:
+            row = solver.RowConstraint(0, cap, "")
+            for cp, v in terms:
+                row.SetCoefficient(v, cp)
+    if p.budget is not None and budget_terms:
+        row = solver.RowConstraint(0, float(p.budget), "")
+        for c, v in budget_terms:
+            row.SetCoefficient(v, c)
+    objective.SetMinimization()
+    n_vars, n_rows = solver.NumVariables(), solver.NumConstraints()
+    built = time.perf_counter()
+    if hint:
+        solver.SetHint(hint_vars, hint_vals)
+    solver.SetTimeLimit(max(1, int(1000 * max(0.1, time_limit_s - (built - start)))))
+    solver.SetNumThreads(max(1, workers))
+    solver.SetSolverSpecificParametersAsString(
+        f"randomization/randomseedshift = {seed}\nlimits/gap = {relative_gap}\n")
+    params = pywraplp.MPSolverParameters()
+    params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
+    status = solver.Solve(params)
+    solved = time.perf_counter()
+    if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return MipResult(None, math.inf, 0.0, False, n_vars, n_rows, built - start,
+                         solved - built)
+    orders = [Order(i, n, t, cp * int(round(k.solution_value())))
+              for i, n, t, cp, k in order_vars if round(k.solution_value()) > 0]
+    bound = objective.BestBound()
+    if not math.isfinite(bound):
+        bound = 0.0
+    return MipResult(orders, objective.Value(), max(0.0, bound),
+                     status == pywraplp.Solver.OPTIMAL, n_vars, n_rows, built - start,
+                     solved - built)

@@ -1,0 +1,43 @@
+"""``stockroute replenish`` driven through click, as a user would."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from optimizer.replenishment import parse_problem, validate_plan
+from webapp.commands.replenishment import commands, replenish
+
+
+def run(args, stdin=None):
+    return CliRunner().invoke(replenish, args, input=stdin)
+
+
+def test_replenish_reads_stdin_and_writes_a_valid_plan_to_stdout(doc):
+    result = run(["--input", "-", "--time-limit", "5"], json.dumps(doc))
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    validate_plan(parse_problem(doc), plan)
+    assert plan["status"] == "optimal"
+
+
+def test_replenish_writes_the_output_file_with_the_chosen_strategy(doc, tmp_path):
+    (tmp_path / "p.json").write_text(json.dumps(doc))
+    result = run(["--input", str(tmp_path / "p.json"), "--output", str(tmp_path / "plan.json"),
+                  "--strategy", "minmax"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert plan["status"] == "minmax"
+    validate_plan(parse_problem(doc), plan)
+
+
+def test_bad_input_exits_2_naming_the_field(doc):
+    doc["demand"][3]["period"] = 99
+    result = run(["--input", "-"], json.dumps(doc))
+    assert result.exit_code == 2
+    assert "demand[3].period" in result.stderr
+
+
+def test_the_command_is_registered_for_the_cli():
+    assert [c.name for c in commands] == ["replenish"]

@@ -1,0 +1,91 @@
+"""Each contract rule, on small problems, under both strategies; every plan validated."""
+
+from __future__ import annotations
+
+import pytest
+
+from optimizer.replenishment import PlanInvalid, parse_problem, solve, validate_plan
+
+STRATEGIES = ["optimal", "minmax"]
+
+
+def plan_of(doc, strategy):
+    p = parse_problem(doc)
+    body = solve(p, strategy=strategy, time_limit_s=10, workers=1).to_json()
+    validate_plan(p, body)
+    return body
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_orders_are_case_pack_multiples_at_least_the_moq(doc, strategy):
+    doc["supplier_items"][0]["moq"] = 30
+    body = plan_of(doc, strategy)
+    assert body["orders"]
+    assert all(o["qty"] % 12 == 0 and o["qty"] >= 36 for o in body["orders"])
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_supplier_capacity_is_never_exceeded(doc, strategy):
+    doc["demand"] = [{"sku": "TEE", "node": "DC", "period": t, "qty": 40} for t in range(6)]
+    doc["suppliers"][0]["capacity_units"] = 24
+    body = plan_of(doc, strategy)
+    per_period = {}
+    for o in body["orders"]:
+        per_period[o["order_period"]] = per_period.get(o["order_period"], 0) + o["qty"]
+    assert per_period and max(per_period.values()) <= 24
+    assert any(e["kind"] == "backlog" for e in body["exceptions"])
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_receiving_capacity_is_never_exceeded(doc, strategy):
+    doc["demand"] = [{"sku": "TEE", "node": "DC", "period": t, "qty": 40} for t in range(6)]
+    doc["nodes"][0]["receiving_capacity"] = 36
+    body = plan_of(doc, strategy)
+    arrivals = {}
+    for o in body["orders"]:
+        arrivals[o["arrival_period"]] = arrivals.get(o["arrival_period"], 0) + o["qty"]
+    assert arrivals and max(arrivals.values()) <= 36
+    causes = {e["detail"].split(":")[0] for e in body["exceptions"] if e["kind"] == "backlog"}
+    assert "receiving capacity" in causes
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_budget_caps_total_spend(doc, strategy):
+    doc["policy"]["budget"] = 25.0
+    body = plan_of(doc, strategy)
+    assert sum(o["qty"] * o["unit_cost"] for o in body["orders"]) <= 25.0
+    causes = {e["detail"].split(":")[0] for e in body["exceptions"]}
+    assert "budget" in causes
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_no_order_arrives_after_the_horizon_end(doc, strategy):
+    doc["suppliers"][0]["lead_time_periods"] = 3
+    body = plan_of(doc, strategy)
+    assert all(o["arrival_period"] <= 5 and o["order_period"] + 3 == o["arrival_period"]
+               for o in body["orders"])
+    early = [e for e in body["exceptions"] if e["period"] < 3 and e["kind"] == "backlog"]
+    assert early and all(e["detail"].startswith("lead time") for e in early)
+
+
+def test_the_validator_rejects_a_broken_plan(doc):
+    p = parse_problem(doc)
+    body = solve(p, strategy="minmax").to_json()
+    body["orders"][0]["qty"] += 1
+    with pytest.raises(PlanInvalid, match="case pack"):
+        validate_plan(p, body)
+    body["orders"][0]["qty"] -= 1
+    body["objective"] += 1.0
+    with pytest.raises(PlanInvalid, match="objective"):
+        validate_plan(p, body)
+
+
+def test_plan_json_has_the_contract_shape(doc):
+    body = plan_of(doc, "optimal")
+    assert set(body) == {"status", "objective", "bound", "gap", "solve_seconds", "cost",
+                         "orders", "projection", "exceptions"}
+    assert set(body["cost"]) == {"purchase", "ordering", "holding", "backlog", "safety"}
+    assert set(body["orders"][0]) == {"supplier", "sku", "node", "order_period",
+                                      "arrival_period", "qty", "unit_cost"}
+    assert len(body["projection"]) == 6
+    assert body["status"] == "optimal" and body["gap"] <= 1e-4
