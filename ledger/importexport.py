@@ -27,6 +27,7 @@ from ledger.movements import Movement
 from ledger.posting import post
 
 MAX_ROWS = 1_000_000
+MAX_BYTES = 256 * 2**20
 MAX_ERRORS = 1_000  # a file that bad is reported in part; nothing is written either way
 MAX_INT = 2**31 - 1  # the INTEGER columns' range on PostgreSQL
 Code = Field(min_length=1, max_length=128)
@@ -126,9 +127,24 @@ def columns(kind: str) -> list[str]:
 
 
 def _read(source: str | IO) -> pd.DataFrame:
+    """Read at most MAX_BYTES of text and MAX_ROWS rows, every cell a string."""
+    if isinstance(source, str):
+        with open(source, encoding="utf-8-sig") as handle:
+            text = handle.read(MAX_BYTES + 1)
+    else:
+        text = source.read(MAX_BYTES + 1)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportErrors([{"row": 1, "field": "file", "message": f"not UTF-8 text: {exc}"}])
+    if len(text) > MAX_BYTES:
+        raise ImportErrors([{"row": 1, "field": "file",
+                             "message": f"files are limited to {MAX_BYTES // 2**20} MiB"}])
     try:
-        frame = pd.read_csv(source, dtype=str, keep_default_na=False, nrows=MAX_ROWS + 1)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                            nrows=MAX_ROWS + 1)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ImportErrors([{"row": 1, "field": "file", "message": f"not a CSV file: {exc}"}])
     if len(frame) > MAX_ROWS:
         raise ImportErrors([{"row": MAX_ROWS + 2, "field": "file",
@@ -224,10 +240,27 @@ def import_rows(session: Session, kind: str, rows, *, actor: str = "import") -> 
 
 
 def _import_counts(session: Session, records: list[dict], actor: str) -> int:
-    current = {(b.sku, b.node): b.available for b in queries.balances(session)}
+    """Post count_gain / count_loss so each counted ``available`` becomes the number counted.
+
+    The counted positions are locked (in the posting's canonical (sku_id,
+    node_id) order) before they are read, so a reservation made meanwhile
+    cannot be overwritten by a difference computed from a stale balance.
+    """
+    sku_ids = dict(session.execute(select(Sku.code, Sku.id)).all())
+    node_ids = dict(session.execute(select(Node.code, Node.id)).all())
+    wanted = {(sku_ids[r["sku"]], node_ids[r["node"]]) for r in records}
+    current: dict[tuple[int, int], int] = {}
+    ordered = sorted({sku for sku, _ in wanted})
+    for i in range(0, len(ordered), 500):
+        stmt = (select(StockPosition.sku_id, StockPosition.node_id, StockPosition.available)
+                .where(StockPosition.sku_id.in_(ordered[i:i + 500]))
+                .order_by(StockPosition.sku_id, StockPosition.node_id).with_for_update())
+        for sku_id, node_id, available in session.execute(stmt):
+            if (sku_id, node_id) in wanted:
+                current[(sku_id, node_id)] = available
     moves = []
     for r in records:
-        diff = r["available"] - current.get((r["sku"], r["node"]), 0)
+        diff = r["available"] - current.get((sku_ids[r["sku"]], node_ids[r["node"]]), 0)
         if diff:
             moves.append(Movement("count_gain" if diff > 0 else "count_loss", r["sku"],
                                   abs(diff), r["node"], doc_type="count", doc_id="import"))

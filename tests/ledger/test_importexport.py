@@ -147,3 +147,10 @@ def test_a_bad_file_prints_one_line_per_error_exits_1_and_changes_nothing(
     unknown = invoke(app, ["import", "stock", "-"], stdin="sku,node,available\nX,Y,3\n")
     assert unknown.exit_code == 1
     assert "row 2, sku: unknown sku 'X'" in unknown.output
+
+
+def test_a_file_larger_than_the_limit_is_refused_before_parsing(monkeypatch):
+    monkeypatch.setattr(importexport, "MAX_BYTES", 100)
+    with pytest.raises(ImportErrors) as err:
+        importexport.parse("skus", io.StringIO("code,name\n" + "A,a\n" * 40))
+    assert err.value.errors[0]["field"] == "file" and "limited" in err.value.errors[0]["message"]
