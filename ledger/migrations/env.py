@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import ledger.access  # noqa: F401  (users and api_tokens join the metadata)
 from ledger.models import Base
 
 config = context.config

@@ -1,0 +1,116 @@
+"""One error shape for API clients, friendly pages for browsers.
+
+API clients (paths under ``/api/`` or ``Accept: application/json``) get
+``{"error": {"code", "message", "field"}}`` with the right 4xx status; browsers
+get a short HTML page. Bad input is always a 4xx: the catch-all 500 is for bugs
+only, is logged with the request id, and tells the client nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template_string, request
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from ledger.errors import LedgerError
+
+log = logging.getLogger("stockroute.errors")
+
+MAX_DETAILS = 20  # validation errors listed per response
+
+CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+         405: "method_not_allowed", 406: "not_acceptable", 409: "conflict",
+         413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
+         429: "too_many_requests", 500: "internal_error", 503: "unavailable"}
+
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
+<link rel="stylesheet" href="/static/app.css"></head><body><main>
+<h1>{{ title }}</h1><p>{{ message }}</p><p><a href="/">Back to the overview</a></p>
+</main></body></html>"""
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal raised by webapp code (auth, paging, content type)."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 field: str | None = None, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.field = status, message, field
+        self.code = code or CODES.get(status, "error")
+        self.headers = headers or {}
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > \
+        request.accept_mimetypes["text/html"]
+
+
+def field_path(loc) -> str | None:
+    """pydantic's ``("lines", 0, "qty")`` as ``lines[0].qty``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or None
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None,
+                   details=None, headers: dict | None = None) -> Response:
+    if wants_json():
+        body = {"code": code, "message": message, "field": field}
+        if details is not None:
+            body["details"] = details
+        resp = jsonify({"error": body})
+    else:
+        resp = Response(render_template_string(PAGE, title=f"{status} {code.replace('_', ' ')}",
+                                               message=message), mimetype="text/html")
+    resp.status_code = status
+    for key, value in (headers or {}).items():
+        resp.headers[key] = value
+    return resp
+
+
+def validation_details(err: ValidationError) -> list[dict]:
+    return [{"field": field_path(e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in err.errors(include_url=False, include_input=False)[:MAX_DETAILS]]
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError):
+        return error_response(err.status, err.code, err.message, err.field, headers=err.headers)
+
+    @app.errorhandler(LedgerError)
+    def _ledger_error(err: LedgerError):
+        body = err.to_dict()
+        return error_response(err.status, body["code"], body["message"], body["field"],
+                              details=body.get("details"))
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(err: ValidationError):
+        details = validation_details(err)
+        first = details[0] if details else {"field": None, "message": "invalid request"}
+        return error_response(422, "invalid_request", first["message"], first["field"],
+                              details=details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err: HTTPException):
+        status = err.code or 500
+        headers = {}
+        if status == 405 and err.valid_methods:
+            headers["Allow"] = ", ".join(err.valid_methods)
+        return error_response(status, CODES.get(status, "http_error"),
+                              err.description or err.name, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error",
+                              "internal error; quote the X-Request-ID header when reporting it")
