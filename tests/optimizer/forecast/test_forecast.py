@@ -68,7 +68,7 @@ def test_safety_stock_grows_with_service_level_lead_time_and_its_variability():
 
 
 def test_build_problem_from_plain_data_plans_and_validates():
-    h = pd.concat([daily("A", "N1", [5] * 120), daily("B", "N1", [2] * 120)])
+    h = pd.concat([daily("A", "N1", [5] * 119), daily("B", "N1", [2] * 119)])
     p = build_problem(
         history=h, start=START, periods=8, period_days=7,
         skus=[{"code": "A", "unit_cost": 4.0, "price": 10.0, "case_pack": 6},
