@@ -24,14 +24,14 @@ import numpy as np
 from sqlalchemy import func, insert, select
 
 from ledger import master
-from ledger.db import unit_of_work
+from ledger.db import read_only, unit_of_work
 from ledger.errors import LedgerError
 from ledger.models import (
     Channel, DailyDemand, Node, Order, OrderLine, OrderStatusChange, PurchaseOrder,
     PurchaseOrderLine, Return, Shipment, ShipmentLine, Sku, Supplier,
 )
 from ledger.movements import Movement
-from ledger.posting import post
+from ledger.posting import CodeCache, post
 
 REGIONS = ("NE", "SE", "MW", "SW", "W", "NW", "S", "C")
 # Rough positions on a map, for distance-priced lanes.
@@ -267,7 +267,8 @@ def build_demo_world(seed: int = 7, *, n_skus: int = 500,
 
 
 def is_loaded(sessions) -> bool:
-    with sessions() as s:
+    """True when the database already has SKUs (the demo loads only into an empty one)."""
+    with read_only(sessions) as s:
         return bool(s.scalar(select(func.count(Sku.id))))
 
 
@@ -296,31 +297,52 @@ def load_demo(sessions, world: DemoWorld, *, today: dt.date | None = None,
     if is_loaded(sessions):
         raise LedgerError("the database already has SKUs; the demo loads into an empty one",
                           field="database")
-    with unit_of_work(sessions) as s:
-        master.upsert_skus(s, world.skus)
-        master.upsert_nodes(s, world.nodes)
-        master.upsert_lanes(s, world.lanes)
-        master.upsert_channels(s, world.channels)
-        master.upsert_suppliers(s, world.suppliers)
-        master.upsert_supplier_items(s, world.supplier_items)
-        master.upsert_sku_node_settings(s, world.settings)
-        say("master data", len(world.skus))
-        for i in range(0, len(world.stock), 2_000):
-            post(s, [Movement("count_gain", sku, qty, node, doc_type="count",
-                              doc_id="DEMO-OPENING")
-                     for sku, node, qty in world.stock[i:i + 2_000]], actor="demo")
-        say("opening stock", len(world.stock))
-        _load_history(s, world)
-        say("demand history", len(world.history))
-        _load_purchase_orders(s, world)
-        say("open purchase orders", len(world.purchase_orders))
-        _load_orders(s, world)
-        say("recent orders", len(world.orders))
+    try:
+        with unit_of_work(sessions) as s:
+            _write_world(s, world, say)
+    except BaseException:
+        _forget_cached_codes(sessions)
+        raise
     return {"skus": len(world.skus), "nodes": len(world.nodes), "lanes": len(world.lanes),
             "channels": len(world.channels), "suppliers": len(world.suppliers),
             "supplier_items": len(world.supplier_items), "stock_positions": len(world.stock),
             "history_rows": len(world.history), "purchase_orders": len(world.purchase_orders),
             "orders": len(world.orders), "returns": len(world.returns)}
+
+
+def _write_world(s, world: DemoWorld, say: Callable[[str, int], None]) -> None:
+    master.upsert_skus(s, world.skus)
+    master.upsert_nodes(s, world.nodes)
+    master.upsert_lanes(s, world.lanes)
+    master.upsert_channels(s, world.channels)
+    master.upsert_suppliers(s, world.suppliers)
+    master.upsert_supplier_items(s, world.supplier_items)
+    master.upsert_sku_node_settings(s, world.settings)
+    say("master data", len(world.skus))
+    for i in range(0, len(world.stock), 2_000):
+        post(s, [Movement("count_gain", sku, qty, node, doc_type="count",
+                          doc_id="DEMO-OPENING")
+                 for sku, node, qty in world.stock[i:i + 2_000]], actor="demo")
+    say("opening stock", len(world.stock))
+    _load_history(s, world)
+    say("demand history", len(world.history))
+    _load_purchase_orders(s, world)
+    say("open purchase orders", len(world.purchase_orders))
+    _load_orders(s, world)
+    say("recent orders", len(world.orders))
+
+
+def _forget_cached_codes(sessions) -> None:
+    """Drop the posting's code -> id cache of this engine after a failed load.
+
+    ``ledger.posting.CodeCache`` keeps ids it read inside a transaction even
+    when that transaction rolls back; the demo creates its SKUs and nodes and
+    posts against them in one transaction, so after a rollback the cache would
+    hold ids that do not exist (PostgreSQL does not reuse sequence values).
+    """
+    engine = sessions.kw.get("bind")
+    if engine is not None:
+        CodeCache._per_engine.pop(engine, None)
 
 
 def _load_history(s, world: DemoWorld) -> None:

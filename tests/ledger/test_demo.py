@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
+import pytest
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
 from sqlalchemy import func, select
@@ -98,3 +100,17 @@ def test_demo_loads_once_then_export_and_import_round_trip_on_the_command_line(
     back = invoke(app, ["import", "nodes", "-"], stdin=stdout.output)
     assert back.exit_code == 0, back.output
     assert "imported 8 nodes row(s)" in back.output
+
+
+def test_a_demo_load_that_fails_part_way_leaves_the_database_empty(sessions):
+    world = build_demo_world(5, n_skus=12)
+    broken = replace(world, orders=world.orders + [{**world.orders[0], "code": "SO-BAD",
+                                                    "channel": "no-such-channel"}])
+    with pytest.raises(KeyError):
+        load_demo(sessions, broken)
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.count(Sku.id))) == 0
+        assert s.scalar(select(func.count(DailyDemand.day))) == 0
+    load_demo(sessions, world)
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.count(Sku.id))) == 12

@@ -70,7 +70,7 @@ def demo(seed: int, n_skus: int, today: dt.datetime | None) -> None:
     with tqdm(total=len(steps), desc="demo world", unit="step", file=sys.stderr) as bar:
         try:
             counts = load_demo(db.sessions, world, today=day,
-                               progress=lambda step, n: (bar.set_postfix_str(step),
+                               progress=lambda step, n: (bar.set_postfix_str(f"{step}: {n}"),
                                                          bar.update()))
         except LedgerError as err:  # e.g. another process loaded it meanwhile
             click.echo(f"error: {err.message}; nothing was loaded", err=True)
