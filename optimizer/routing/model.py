@@ -1,4 +1,4 @@
-"""The optimal strategy: a MIP of the whole batch, solved through OR-Tools (HiGHS by default).
+"""The optimal strategy: a MIP of the whole batch, solved with HiGHS through OR-Tools.
 
 Variables (after presolve drops every pair that cannot help):
   x[l,p]  integer units of line l shipped on eligible pair p = (order, node),
@@ -8,9 +8,12 @@ Variables (after presolve drops every pair that cannot help):
   s[o]    continuous, shipments of order o beyond the first (only when split_penalty > 0).
 Rows: x ≤ min(qty, stock)·y; Σ z ≤ 1 per ship-complete order; stock per (node, SKU),
 units and shipments per node (only where they can bind); Σ y ≤ max_shipments;
-s ≥ Σ y − 1. The objective is the cost model minus the constant Σ qty·penalty.
-With y fixed, x is a network flow (lines → (node, SKU) → node), so the LP is
+s ≥ Σ y − 1. The objective is the cost model: per-unit savings against the penalty,
+with Σ qty·penalty passed to the solver as the objective offset.
+With y fixed, what is left for x is a transportation problem with a totally
+unimodular matrix (line rows; stock rows nested in node rows), so the LP is
 integral in x and the solver branches only on the shipment indicators.
+See docs/routing.md for the steps of ``solve_mip`` and the measurements behind them.
 """
 
 from __future__ import annotations
@@ -206,6 +209,8 @@ def build_model(problem: RoutingProblem) -> "Model":
 
 @dataclass
 class Model:
+    """The built MIP and what is needed to read a solution back."""
+
     builder: _Builder
     decode: object          # values -> [(line, node, qty)]
     offset: float           # Σ qty · penalty, the cost of shipping nothing
@@ -220,7 +225,6 @@ class Model:
     @property
     def n_constraints(self) -> int:
         return len(self.builder.rows)
-
 
 
 # HiGHS builds one global thread pool per process on its first run, and a later run that
