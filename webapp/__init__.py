@@ -17,4 +17,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     from webapp import pages
     app.register_blueprint(pages.bp)
+
+    from webapp import api, errors
+    from webapp.api import openapi
+    errors.register(app)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.docs_bp)
     return app

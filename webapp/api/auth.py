@@ -71,13 +71,15 @@ def current_principal() -> Principal | None:
     if plaintext is not None:
         with read_only(db.sessions) as session:
             token = verify_token(session, plaintext, touch=False)
-        if token is None:
+            if token is not None:  # read it before the session ends
+                principal = Principal("token", token.prefix, token.scope_set, token.id)
+                stale = needs_touch(token)
+        if principal is None:
             raise ApiError(401, "the token is unknown, expired or revoked",
                            field="Authorization", headers=CHALLENGE)
-        if needs_touch(token):
+        if stale:
             with unit_of_work(db.sessions) as session:
-                touch_token(session, token.id)
-        principal = Principal("token", token.prefix, token.scope_set, token.id)
+                touch_token(session, principal.id)
     elif session_user_loader is not None:
         principal = session_user_loader()
     g.principal = principal

@@ -1,0 +1,107 @@
+"""Read-only inventory: balances, ATP and inbound per node; movement history."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger import queries
+from ledger.db import read_only
+from webapp.api import bp
+from webapp.api.auth import requires
+from webapp.api.openapi import spec
+from webapp.extensions import db
+
+MAX_PAGE_SIZE = 500  # larger ``limit`` values are refused with 422, not silently capped
+
+
+class InboundLine(BaseModel):
+    date: dt.date
+    qty: int
+
+
+class NodeInventory(BaseModel):
+    node: str
+    available: int
+    reserved: int
+    hold: int
+    inspection: int
+    inbound: int
+    on_hand: int
+    atp: int = Field(description="available − promise buffer, never below 0")
+    inbound_by_date: list[InboundLine] = Field(description="open PO quantities by expected date")
+
+
+class InventoryOut(BaseModel):
+    sku: str
+    nodes: list[NodeInventory]
+
+
+class MovementsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="page size, at most 500")
+    before_id: int | None = Field(None, ge=1, description="return movements older than this id")
+
+
+class Side(BaseModel):
+    node: str | None
+    bucket: str | None
+
+
+class MovementOut(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    id: int
+    txn_id: str
+    kind: str
+    qty: int
+    from_: Side = Field(alias="from")
+    to: Side
+    doc_type: str | None
+    doc_id: str | None
+    actor: str | None
+    note: str | None
+    created_at: str | None
+
+
+class MovementsPage(BaseModel):
+    sku: str
+    node: str
+    items: list[MovementOut]
+    next_before_id: int | None = Field(description="pass as before_id for the next page; "
+                                                   "null on the last page")
+
+
+@bp.get("/inventory/<sku>")
+@requires("inventory:read")
+@spec(summary="Stock of a SKU per node: buckets, ATP and inbound by date",
+      response=InventoryOut, tags=("inventory",))
+def get_inventory(sku: str) -> InventoryOut:
+    with read_only(db.sessions) as session:
+        rows = {b.node: b for b in queries.balances(session, sku=sku)}
+        atp = queries.atp(session, sku)
+        inbound = queries.inbound_schedule(session, sku)
+    nodes = []
+    for code in sorted(set(rows) | set(inbound)):
+        b = rows.get(code) or queries.Balance(sku, code, 0, 0, 0, 0, 0)
+        nodes.append(NodeInventory(
+            node=code, available=b.available, reserved=b.reserved, hold=b.hold,
+            inspection=b.inspection, inbound=b.inbound, on_hand=b.on_hand,
+            atp=atp.get(code, 0),
+            inbound_by_date=[InboundLine(date=d, qty=q) for d, q in inbound.get(code, [])]))
+    return InventoryOut(sku=sku, nodes=nodes)
+
+
+@bp.get("/inventory/<sku>/<node>/movements")
+@requires("inventory:read")
+@spec(summary="Movements of a SKU at a node, newest first, paged by before_id",
+      query=MovementsQuery, response=MovementsPage, tags=("inventory",))
+def get_movements(sku: str, node: str, query: MovementsQuery) -> MovementsPage:
+    with read_only(db.sessions) as session:
+        # one extra row tells whether another page exists
+        rows = queries.history(session, sku, node, limit=query.limit + 1,
+                               before_id=query.before_id)
+    more = len(rows) > query.limit
+    items = [MovementOut.model_validate(r) for r in rows[:query.limit]]
+    return MovementsPage(sku=sku, node=node, items=items,
+                         next_before_id=items[-1].id if more and items else None)

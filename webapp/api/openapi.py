@@ -1,0 +1,197 @@
+"""The API's description, built from the same pydantic models that validate requests.
+
+``@spec(summary=..., query=Model, body=Model, response=Model)`` on a view
+validates the query string and/or JSON body with those models (a failure is a
+422 with the field path), passes the parsed objects in as ``query=`` and
+``body=``, serialises a returned model, and records all of it on the view.
+``document(app)`` walks ``app.url_map``, so every route of the ``api``
+blueprint is described, with the permission ``@requires`` recorded.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, url_for
+from pydantic import BaseModel, ConfigDict, Field
+
+from webapp.api.auth import PUBLIC, permission_of, public
+from webapp.errors import ApiError
+
+MAX_JSON_BYTES = 1 << 20  # request bodies larger than this are refused (413)
+REF = "#/components/schemas/{model}"
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="stable machine-readable code, e.g. not_found")
+    message: str
+    field: str | None = Field(None, description="path of the offending input, e.g. lines[0].qty")
+    details: list | dict | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+def spec(*, summary: str, response: type[BaseModel] | None = None,
+         query: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
+         status: int = 200, tags: tuple[str, ...] = ()):
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if query is not None:
+                kwargs["query"] = query.model_validate(
+                    {k: v for k, v in request.args.items()})
+            if body is not None:
+                kwargs["body"] = body.model_validate(_json_body())
+            result = view(*args, **kwargs)
+            if isinstance(result, BaseModel):
+                resp = jsonify(result.model_dump(mode="json", by_alias=True))
+                resp.status_code = status
+                return resp
+            return result
+
+        wrapper._openapi = {"summary": summary, "response": response, "query": query,
+                            "body": body, "status": status, "tags": tags,
+                            "doc": (view.__doc__ or "").strip()}
+        return wrapper
+
+    return decorate
+
+
+def _json_body():
+    if not request.is_json:
+        raise ApiError(415, "send the body as application/json", field="Content-Type")
+    if (request.content_length or 0) > MAX_JSON_BYTES:
+        raise ApiError(413, f"the body is larger than {MAX_JSON_BYTES} bytes")
+    request.max_content_length = MAX_JSON_BYTES  # also bounds chunked bodies (413)
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError(400, "the body is not valid JSON")
+    return data
+
+
+# --------------------------------------------------------------------------- the document
+
+_PARAM = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
+
+
+def _openapi_path(rule: str) -> tuple[str, list[dict]]:
+    params = []
+    for converter, name in _PARAM.findall(rule):
+        kind = "integer" if converter == "int" else "string"
+        params.append({"name": name, "in": "path", "required": True,
+                       "schema": {"type": kind}})
+    return _PARAM.sub(lambda m: "{" + m.group(2) + "}", rule), params
+
+
+def _schema(model: type[BaseModel], components: dict, mode: str) -> dict:
+    schema = model.model_json_schema(ref_template=REF, mode=mode)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": REF.format(
+                model="ErrorResponse")}}}}
+
+
+def _operation(view, meta: dict, path_params: list[dict], components: dict) -> dict:
+    permission = permission_of(view)
+    op: dict = {"operationId": view.__name__, "summary": meta["summary"],
+                "parameters": list(path_params), "x-permission": permission,
+                "responses": {}}
+    if meta["doc"]:
+        op["description"] = meta["doc"]
+    if meta["tags"]:
+        op["tags"] = list(meta["tags"])
+    if meta["query"] is not None:
+        schema = meta["query"].model_json_schema(ref_template=REF, mode="validation")
+        components.update(schema.pop("$defs", {}))
+        required = set(schema.get("required", []))
+        for name, prop in schema.get("properties", {}).items():
+            param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+            if "description" in prop:
+                param["description"] = prop["description"]
+            op["parameters"].append(param)
+    if meta["body"] is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": _schema(meta["body"], components, "validation")}}}
+    ok = {"description": "OK"}
+    if meta["response"] is not None:
+        ok["content"] = {"application/json": {
+            "schema": _schema(meta["response"], components, "serialization")}}
+    op["responses"][str(meta["status"])] = ok
+    if permission != PUBLIC:
+        op["security"] = [{"bearer": [permission]}]
+        op["responses"]["401"] = _error("no, unknown, expired or revoked token")
+        op["responses"]["403"] = _error(f"the token lacks the scope {permission}")
+    op["responses"]["404"] = _error("not found")
+    op["responses"]["422"] = _error("invalid input; `field` names it")
+    return op
+
+
+def document(app) -> dict:
+    components = {"ErrorBody": ErrorBody.model_json_schema(ref_template=REF)}
+    components["ErrorResponse"] = ErrorResponse.model_json_schema(ref_template=REF)
+    components["ErrorResponse"].pop("$defs", None)
+    paths: dict = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        view = app.view_functions[rule.endpoint]
+        meta = getattr(view, "_openapi", None)
+        if meta is None or not rule.rule.startswith("/api/v1/"):
+            continue
+        path, params = _openapi_path(rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(view, meta, params,
+                                                                    components)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "stockroute API", "version": "1",
+                 "description": "Order operations: inventory ledger, orders, purchasing. "
+                                "Errors are always {\"error\": {\"code\", \"message\", "
+                                "\"field\"}}."},
+        "servers": [{"url": "/"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer", "bearerFormat": "sr_<id>_<secret>",
+                "description": "API token from `stockroute tokens create`; scopes are "
+                               "listed per operation (x-permission)."}},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- serving it
+
+docs_bp = Blueprint("apidocs", __name__)
+
+DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>stockroute API</title>
+<link rel="stylesheet" href="{{ url_for('static', filename='vendor/swagger-ui/swagger-ui.css') }}">
+</head><body><div id="swagger-ui" data-spec-url="{{ spec_url }}"></div>
+<script src="{{ url_for('static', filename='vendor/swagger-ui/swagger-ui-bundle.js') }}"></script>
+<script src="{{ url_for('static', filename='api-docs.js') }}"></script>
+</body></html>"""
+
+
+@docs_bp.get("/api/openapi.json")
+@public
+def openapi_json():
+    cached = current_app.extensions.get("stockroute.openapi")
+    if cached is None:
+        cached = current_app.extensions["stockroute.openapi"] = document(current_app)
+    return jsonify(cached)
+
+
+@docs_bp.get("/api/docs")
+@public
+def api_docs():
+    return Response(render_template_string(DOCS_PAGE, spec_url=url_for("apidocs.openapi_json")),
+                    mimetype="text/html")
+
+
