@@ -14,3 +14,23 @@ timeout = 60
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"
+
+# Prometheus multi-process mode: every worker writes its metrics to files in
+# this folder and /metrics adds them up. It must be set before the workers
+# import the app, i.e. here; files of a previous run are cleared at start.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    import tempfile
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="stockroute-metrics-")
+
+
+def on_starting(server):
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+    multiprocess.mark_process_dead(worker.pid)
