@@ -257,8 +257,9 @@ def build_demo_world(seed: int = 7, *, n_skus: int = 500,
                        "lines": [{"sku": sku_codes[k], "qty": int(rng.integers(1, 4))}],
                        "created_at_days_ago": int(rng.integers(0, 10))})
         if state == "shipped" and n % 10 == 1:
+            reason = ("wrong size", "damaged", "not as described")[n % 3]
             returns.append({"code": f"RMA-{len(returns) + 1:06d}", "order": f"SO-{100000 + n}",
-                            "qty": 1, "reason": ("wrong size", "damaged", "not as described")[n % 3]})
+                            "qty": 1, "reason": reason})
     return DemoWorld(seed=seed, today=today, skus=skus, nodes=nodes, lanes=lanes,
                      channels=channels, suppliers=suppliers, supplier_items=items,
                      settings=settings, stock=stock, history=history,

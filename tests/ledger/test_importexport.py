@@ -88,8 +88,8 @@ def test_a_stock_import_posts_count_movements_to_reach_the_counted_numbers(small
     with read_only(sessions) as s:
         sku = s.scalar(select(Sku.code).order_by(Sku.code))
         before = {b.node: b.available for b in queries.balances(s, sku=sku)}
-    do_import(sessions, "stock", f"sku,node,available\n{sku},DC-EAST,{before.get('DC-EAST', 0) + 7}\n"
-                                 f"{sku},DC-WEST,0\n")
+    counted = before.get("DC-EAST", 0) + 7
+    do_import(sessions, "stock", f"sku,node,available\n{sku},DC-EAST,{counted}\n{sku},DC-WEST,0\n")
     with read_only(sessions) as s:
         after = {b.node: b.available for b in queries.balances(s, sku=sku)}
         kinds = {m["kind"] for m in queries.history(s, sku, "DC-WEST", limit=5)}
