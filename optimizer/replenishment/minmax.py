@@ -35,11 +35,12 @@ def minmax_orders(problem: ReplenishmentProblem) -> list[Order]:
     S, N, T = p.shape
     R = p.review_periods
     chosen = _chosen_items(p)
-    sup_left = {u: (int(c) if c >= 0 else math.inf) for u, c in enumerate(p.supplier_capacity)}
-    sup_left = {(u, t): sup_left[u] for u in sup_left for t in range(T)}
-    recv_left = {(n, t): (int(c) if c >= 0 else math.inf)
-                 for n, c in enumerate(p.receiving_capacity) for t in range(T)}
-    budget_left = math.inf if p.budget is None else float(p.budget)
+    U = len(p.supplier_ids)
+    sup_left = {(u, t): (p.supplier_cap(u, t) if p.supplier_cap(u, t) >= 0 else math.inf)
+                for u in range(U) for t in range(T)}
+    recv_left = {(n, t): (p.receiving_cap(n, t) if p.receiving_cap(n, t) >= 0 else math.inf)
+                 for n in range(N) for t in range(T)}
+    budget_left = math.inf if p.budget is None else max(0.0, float(p.budget))
     cum_demand = np.cumsum(p.demand, axis=2)
     supply = p.inbound.copy()          # receipts per [s, n, t], planned ones added as we go
     orders: list[Order] = []

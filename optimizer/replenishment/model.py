@@ -88,10 +88,17 @@ def _rounding_cuts(solver, p, s, n, cp, arrivals, stock, shortfall) -> None:
 
 
 def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, seed: int,
-              hint: list[Order] | None = None, relative_gap: float = 1e-4) -> MipResult:
+              hint: list[Order] | None = None, relative_gap: float = 1e-4,
+              engine: str = "SCIP", relax: bool = False,
+              cut_window: int = CUT_WINDOW) -> MipResult:
+    """Solve the model (or with ``relax`` its LP relaxation: every variable continuous, the
+    orders returned fractional-free only after rounding by the caller)."""
     start = time.perf_counter()
     S, N, T = p.shape
-    solver = pywraplp.Solver.CreateSolver("SCIP")
+    solver = pywraplp.Solver.CreateSolver(engine)
+    if relax:
+        solver.IntVar = lambda lo, hi, name: solver.NumVar(lo, hi, name)
+        solver.BoolVar = lambda name: solver.NumVar(0, 1, name)
     inf = solver.infinity()
     objective = solver.Objective()
     pen = p.safety_stock_penalty
@@ -189,7 +196,7 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
             for t in range(T):
                 cum.append(cum[-1] + int(p.demand[s, n, t]))
             for a, cp_, k, y in setups:
-                for l in range(a, min(T, a + CUT_WINDOW)):
+                for l in range(a, min(T, a + cut_window)):
                     row = solver.RowConstraint(-inf, 0, "")
                     row.SetCoefficient(k, cp_)
                     row.SetCoefficient(y, -(cum[l + 1] - cum[a]))
@@ -197,13 +204,13 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
                     if a > 0:
                         row.SetCoefficient(stock[a - 1][1], -1)
     for (u, t), terms in supplier_rows.items():
-        cap = int(p.supplier_capacity[u])
+        cap = p.supplier_cap(u, t)
         if cap >= 0 and sum(cp * v.ub() for cp, v in terms) > cap:
             row = solver.RowConstraint(0, cap, "")
             for cp, v in terms:
                 row.SetCoefficient(v, cp)
     for (n, t), terms in node_rows.items():
-        cap = int(p.receiving_capacity[n])
+        cap = p.receiving_cap(n, t)
         if cap >= 0 and sum(cp * v.ub() for cp, v in terms) > cap:
             row = solver.RowConstraint(0, cap, "")
             for cp, v in terms:
@@ -219,14 +226,21 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
         solver.SetHint(hint_vars, hint_vals)
     solver.SetTimeLimit(max(1, int(1000 * max(0.1, time_limit_s - (built - start)))))
     solver.SetNumThreads(max(1, workers))
-    solver.SetSolverSpecificParametersAsString(
-        f"randomization/randomseedshift = {seed}\nlimits/gap = {relative_gap}\n")
+    if engine == "SCIP":
+        solver.SetSolverSpecificParametersAsString(
+            f"randomization/randomseedshift = {seed}\nlimits/gap = {relative_gap}\n")
     params = pywraplp.MPSolverParameters()
     params.SetDoubleParam(params.RELATIVE_MIP_GAP, relative_gap)
     status = solver.Solve(params)
     solved = time.perf_counter()
     if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
         return MipResult(None, math.inf, 0.0, False, n_vars, n_rows, built - start,
+                         solved - built)
+    if relax:
+        fractional = [(i, n, t, cp * k.solution_value()) for i, n, t, cp, k in order_vars
+                      if k.solution_value() > 1e-6]
+        lp = objective.Value()
+        return MipResult(fractional, lp, max(0.0, lp), True, n_vars, n_rows, built - start,
                          solved - built)
     orders = [Order(i, n, t, cp * int(round(k.solution_value())))
               for i, n, t, cp, k in order_vars if round(k.solution_value()) > 0]

@@ -145,6 +145,19 @@ class ReplenishmentProblem:
     time_limit_s: float
     strategy: str
     review_periods: int
+    # Internal (decomposition): capacity left per [supplier, period] / [node, period], -1 = none.
+    supplier_capacity_by_period: np.ndarray | None = None
+    receiving_capacity_by_period: np.ndarray | None = None
+
+    def supplier_cap(self, u: int, t: int) -> int:
+        if self.supplier_capacity_by_period is not None:
+            return int(self.supplier_capacity_by_period[u, t])
+        return int(self.supplier_capacity[u])
+
+    def receiving_cap(self, n: int, t: int) -> int:
+        if self.receiving_capacity_by_period is not None:
+            return int(self.receiving_capacity_by_period[n, t])
+        return int(self.receiving_capacity[n])
 
     @property
     def shape(self) -> tuple[int, int, int]:
