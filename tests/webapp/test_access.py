@@ -22,7 +22,11 @@ from webapp.config import TestConfig
 
 @pytest.fixture
 def app(database_url):
-    return create_app(TestConfig(DATABASE_URL=database_url))
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    yield app
+    engine = app.extensions["stockroute.db"]["engine"]
+    if engine is not None:  # close pooled connections so the test database drops at once
+        engine.dispose()
 
 
 def cli(app, args, input=None):

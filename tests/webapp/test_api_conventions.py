@@ -24,7 +24,11 @@ UNDECLARED_PAGES = {"pages.index"}
 
 @pytest.fixture
 def app(database_url):
-    return create_app(TestConfig(DATABASE_URL=database_url))
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    yield app
+    engine = app.extensions["stockroute.db"]["engine"]
+    if engine is not None:  # close pooled connections so the test database drops at once
+        engine.dispose()
 
 
 @pytest.fixture
