@@ -13,8 +13,10 @@ from __future__ import annotations
 import functools
 import re
 
-from flask import Blueprint, Response, current_app, jsonify, render_template_string, request, url_for
-from pydantic import BaseModel, ConfigDict, Field
+from flask import (
+    Blueprint, Response, current_app, jsonify, render_template_string, request, url_for,
+)
+from pydantic import BaseModel, Field
 
 from webapp.api.auth import PUBLIC, permission_of, public
 from webapp.errors import ApiError
