@@ -26,7 +26,7 @@ from .plan import Order
 from .problem import ReplenishmentProblem
 
 MAX_MIP_VARIABLES = 2_000_000
-CUT_WINDOW = 3   # periods l − a + 1 of the (l,S) cuts per order
+CUT_WINDOW = 0   # periods l − a + 1 of the (l,S) cuts per order
 
 
 @dataclass
