@@ -1,4 +1,4 @@
-"""The optimal strategy: a MIP of the whole batch, solved with HiGHS through OR-Tools.
+"""The optimal strategy: a MIP of the whole batch, solved with HiGHS (its C API).
 
 Variables (after presolve drops every pair that cannot help):
   x[l,p]  integer units of line l shipped on eligible pair p = (order, node),
@@ -22,7 +22,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.linear_solver.python import model_builder_helper as mbh
 
 from .greedy import greedy_allocation
 from .plan import allocation_cost
@@ -60,24 +59,6 @@ class _Builder:
         if idx:
             self.rows.append((lo, hi, idx, coef))
 
-    def helper(self, *, relax: bool = False, lb: np.ndarray | None = None,
-               ub: np.ndarray | None = None, offset: float = 0.0) -> mbh.ModelBuilderHelper:
-        model = mbh.ModelBuilderHelper()
-        integer = np.zeros(len(self.ub), dtype=bool) if relax else np.asarray(self.integer)
-        idx = model.add_var_array_with_bounds(
-            np.asarray(self.lb) if lb is None else lb, np.asarray(self.ub) if ub is None else ub,
-            integer, "v")
-        model.set_objective_coefficients([int(i) for i in idx], self.obj)
-        model.set_objective_offset(offset)
-        add_term = model.safe_add_term_to_constraint
-        for lo, hi, vars_, coefs in self.rows:
-            ct = model.add_linear_constraint()
-            model.set_constraint_lower_bound(ct, lo)
-            model.set_constraint_upper_bound(ct, hi)
-            for v, c in zip(vars_, coefs):
-                add_term(ct, v, c)
-        return model
-
 
 def build_model(problem: RoutingProblem) -> "Model":
     """The batch MIP; ``decode(values)`` turns solver values into (line, node, qty) triples."""
@@ -95,6 +76,8 @@ def build_model(problem: RoutingProblem) -> "Model":
     indicators: list[int] = []                   # y and z
     indicator_nodes: list[int] = []
     indicator_pairs: list[int] = []
+    y_map: list[tuple[int, int, int]] = []       # (var, order, node)
+    s_map: list[tuple[int, int]] = []            # (var, order)
     offset = 0.0
 
     def add_stock(n: int, k: int, v: int, c: float, reach: float) -> None:
@@ -156,6 +139,7 @@ def build_model(problem: RoutingProblem) -> "Model":
             indicators.append(y)
             indicator_nodes.append(n)
             indicator_pairs.append(p)
+            y_map.append((y, o, n))
             cap = problem.cap_units[n]
             for l in cands:
                 k = int(problem.line_sku[l])
@@ -179,6 +163,7 @@ def build_model(problem: RoutingProblem) -> "Model":
             b.row(-inf, float(limit), ys, [1.0] * len(ys))
         if problem.split_penalty > 0 and len(ys) > 1:
             s = b.var(max(0, len(ys) - 1), problem.split_penalty, False)
+            s_map.append((s, o))
             b.row(-inf, 1.0, ys + [s], [1.0] * len(ys) + [-1.0])
 
     for (n, k), (vars_, coefs) in stock_terms.items():
@@ -202,9 +187,35 @@ def build_model(problem: RoutingProblem) -> "Model":
                 out.extend((l, n, int(problem.line_qty[l])) for l in problem.lines_of(o))
         return out
 
+    def encode(allocation) -> np.ndarray:
+        """Solver values of a plan (a starting solution); pairs outside the model are
+        left out, so a plan using them gives an infeasible start that HiGHS ignores."""
+        values = np.zeros(len(b.ub))
+        shipped: dict[tuple[int, int], int] = {}
+        for l, n, q in allocation:
+            shipped[(int(l), int(n))] = shipped.get((int(l), int(n)), 0) + int(q)
+        ships: dict[int, set[int]] = {}
+        for x, l, n in x_map:
+            q = shipped.get((l, n), 0)
+            if q:
+                values[x] = q
+        for (l, n), q in shipped.items():
+            if q:
+                ships.setdefault(int(problem.line_order[l]), set()).add(n)
+        for y, o, n in y_map:
+            if n in ships.get(o, ()):
+                values[y] = 1.0
+        for z, o, n in z_map:
+            lines = problem.lines_of(o)
+            if len(lines) and all(shipped.get((l, n), 0) for l in lines):
+                values[z] = 1.0
+        for s, o in s_map:
+            values[s] = max(0, len(ships.get(o, ())) - 1)
+        return values
+
     return Model(b, decode, offset, np.asarray(indicators, dtype=np.int64),
                  np.asarray(indicator_nodes, dtype=np.int64),
-                 np.asarray(indicator_pairs, dtype=np.int64))
+                 np.asarray(indicator_pairs, dtype=np.int64), encode)
 
 
 @dataclass
@@ -217,6 +228,7 @@ class Model:
     indicator_vars: np.ndarray  # shipment indicators (y and z)
     indicator_nodes: np.ndarray  # the node of each indicator
     indicator_pairs: np.ndarray  # the eligible (order, node) pair of each indicator
+    encode: object = None   # allocation -> solver values (a starting solution)
 
     @property
     def n_variables(self) -> int:
@@ -227,65 +239,28 @@ class Model:
         return len(self.builder.rows)
 
 
-# HiGHS builds one global thread pool per process on its first run, and a later run that
-# asks for another thread count fails ("Error running HiGHS run()"). So the first worker
-# count a process passes is the one every later HiGHS run in that process uses.
-_highs_threads: int | None = None
-
-
-def _run(model: mbh.ModelBuilderHelper, *, time_limit_s: float, workers: int, seed: int,
-         relative_gap: float) -> mbh.ModelSolverHelper:
-    global _highs_threads
-    engine = mbh.ModelSolverHelper("highs")
-    engine.set_time_limit_in_seconds(max(0.05, time_limit_s))
-    if _highs_threads is None:
-        _highs_threads = max(1, workers)
-    engine.set_solver_specific_parameters(
-        f"random_seed={seed}\nthreads={_highs_threads}\nmip_rel_gap={relative_gap}\n"
-        "output_flag=false\nlog_to_console=false\n")
-    engine.solve(model)
-    return engine
-
-
-def _solved(engine: mbh.ModelSolverHelper) -> bool:
-    return engine.status() in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE) and \
-        engine.has_solution()
-
-
 FULL_MIP_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
-LNS_ROUND_MIN_S = 3.0                   # per round, plus 1 s per 20,000 variables
-LNS_FREE_INDICATORS = 2_000             # measured best on the 2,000-order benchmark
-
-
-def _solve_fixed(model: Model, fix: np.ndarray, at: np.ndarray, *, time_limit_s: float,
-                 workers: int, seed: int, relative_gap: float):
-    """The MIP with the variables ``fix`` held at ``at``: (values, objective) or (None, inf)."""
-    b = model.builder
-    lb, ub = np.asarray(b.lb), np.asarray(b.ub).copy()
-    lb = lb.copy()
-    lb[fix] = ub[fix] = at
-    engine = _run(b.helper(lb=lb, ub=ub, offset=model.offset), time_limit_s=time_limit_s,
-                  workers=workers, seed=seed, relative_gap=relative_gap)
-    if not _solved(engine):
-        return None, float("inf")
-    return engine.variable_values(), float(engine.objective_value())
+RESTRICTED_SHARE = 0.5            # of the time left after the LP
 
 
 def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, seed: int,
-              relative_gap: float = 1e-4, deadline: float | None = None) -> MipResult:
-    """Best plan and proven bound the time allows.
+              relative_gap: float = 1e-4, deadline: float | None = None,
+              start_allocation=None) -> MipResult:
+    """Best plan and proven bound the time allows, with HiGHS through its C API (which,
+    unlike OR-Tools' wrapper, returns the incumbent and the dual bound on a time limit).
 
-    HiGHS through OR-Tools returns no solution when it stops on a limit, so each MIP here
-    is one that can finish, and a plan is in hand before any MIP starts: the LP relaxation
-    gives the bound and a guide for greedy (the plan in hand); the MIP over the shipment
-    indicators the LP left fractional (the others fixed where the LP put them) improves
-    it; then small models go to the full MIP (HiGHS proves them in seconds), larger ones
-    to node-neighbourhood search for the time left.
+    Small models (up to ``FULL_MIP_MAX_VARIABLES``): the full MIP from the greedy plan for
+    all the time. Larger ones:
+    1. the LP relaxation, whose optimum is a proven bound;
+    2. greedy guided by the LP's shipment indicators (a plan in hand);
+    3. the MIP over the indicators the LP left fractional (the others fixed where the LP
+       put them), from the guided plan, for half the time left;
+    4. the full MIP from the best plan for the rest: its root cuts raise the bound
+       (``mip_dual_bound``) and it may improve the plan.
     """
     start = time.perf_counter()
     deadline = deadline if deadline is not None else start + time_limit_s
     model = build_model(problem)
-    b = model.builder
     options = dict(workers=workers, seed=seed, relative_gap=relative_gap)
 
     def result(allocation, bound, proven):
@@ -294,71 +269,200 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
 
     if model.n_variables == 0:
         return result([], model.offset, True)
-    lp_start = time.perf_counter()
-    lp = _run(b.helper(relax=True, offset=model.offset),
-              time_limit_s=deadline - time.perf_counter(), **options)
-    lp_seconds = time.perf_counter() - lp_start
-    if lp.status() != mbh.SolveStatus.OPTIMAL:
-        return result(None, None, False)
-    bound = float(lp.objective_value())
-    values = lp.variable_values()
+    if start_allocation is None:
+        start_allocation = greedy_allocation(problem)
+    best_alloc = start_allocation
+    objective = allocation_cost(problem, start_allocation).total
+    bound = None
+
+    def full_mip(start_alloc):
+        nonlocal best_alloc, objective, bound
+        full = highs_solve(model, time_limit_s=deadline - time.perf_counter(),
+                           start=model.encode(start_alloc), **options)
+        if full.bound is not None:
+            bound = full.bound if bound is None else max(bound, full.bound)
+        if full.values is not None and full.objective < objective - 1e-9:
+            best_alloc, objective = model.decode(full.values), full.objective
+        return full.optimal
+
+    if model.n_variables <= FULL_MIP_MAX_VARIABLES:
+        optimal = full_mip(start_allocation)
+        return result(best_alloc, bound, optimal and objective - (bound or -np.inf)
+                      <= relative_gap * max(1.0, abs(objective)))
+    lp = highs_solve(model, time_limit_s=deadline - time.perf_counter(), relax=True, **options)
+    if lp.values is None or not lp.optimal:
+        return result(best_alloc, None, False)
+    bound = lp.objective
     ind = model.indicator_vars
     score = np.zeros(len(problem.pair_node))
-    score[model.indicator_pairs] = values[ind]
+    score[model.indicator_pairs] = lp.values[ind]
     guided = greedy_allocation(problem, score)
     guided_cost = allocation_cost(problem, guided).total
-    best, objective = None, guided_cost
-    # The restricted MIP needs about as long as the LP (measured at 2,000 and 10,000
-    # orders); started with less time it only times out, and HiGHS overruns its limit.
-    if deadline - time.perf_counter() >= lp_seconds:
-        settled = np.abs(values[ind] - np.round(values[ind])) <= 1e-6
-        found, value = _solve_fixed(model, ind[settled], np.round(values[ind[settled]]),
-                                    time_limit_s=deadline - time.perf_counter(), **options)
-        if value < objective:
-            best, objective = found, value
-    if model.n_variables <= FULL_MIP_MAX_VARIABLES:
-        full = _run(b.helper(offset=model.offset),
-                    time_limit_s=deadline - time.perf_counter(), **options)
-        if _solved(full):
-            bound = max(bound, float(full.best_objective_bound()))
-            if float(full.objective_value()) <= objective:
-                return result(model.decode(full.variable_values()), bound,
-                              full.status() == mbh.SolveStatus.OPTIMAL)
-    elif best is not None:
-        best, objective = _improve(model, best, objective, bound, deadline=deadline,
-                                   **options)
-    if best is None:
-        return result(guided, bound, False)
+    if guided_cost < objective:
+        best_alloc, objective = guided, guided_cost
+    left = deadline - time.perf_counter()
+    if left > 0.3:
+        values = lp.values[ind]
+        settled = np.abs(values - np.round(values)) <= 1e-6
+        lower = np.asarray(model.builder.lb, dtype=np.float64).copy()
+        upper = np.asarray(model.builder.ub, dtype=np.float64).copy()
+        lower[ind[settled]] = upper[ind[settled]] = np.round(values[settled])
+        start_values = model.encode(best_alloc)
+        if np.any(start_values[ind[settled]] != np.round(values[settled])):
+            start_values = None   # the plan in hand is outside the restricted model
+        restricted = highs_solve(model, time_limit_s=left * RESTRICTED_SHARE, start=start_values,
+                                 lower=lower, upper=upper, **options)
+        if restricted.values is not None and restricted.objective < objective - 1e-9:
+            best_alloc, objective = model.decode(restricted.values), restricted.objective
+    if deadline - time.perf_counter() > 0.3:
+        full_mip(best_alloc)
     proven = objective - bound <= relative_gap * max(1.0, abs(objective))
-    return result(model.decode(best), bound, proven)
+    return result(best_alloc, bound, proven)
 
 
-def _improve(model: Model, best: np.ndarray, objective: float, bound: float, *,
-             deadline: float, workers: int, seed: int, relative_gap: float):
-    """Large-neighbourhood search: free the shipment indicators of random nodes (up to
-    LNS_FREE_INDICATORS), fix the rest where the incumbent has them, re-solve, keep what
-    improves. Every neighbourhood contains the incumbent, so a round can only help."""
-    rng = np.random.default_rng(seed)
-    ind, ind_nodes = model.indicator_vars, model.indicator_nodes
-    nodes = np.unique(ind_nodes)
-    while True:
-        left = deadline - time.perf_counter()
-        if left < 0.3 or objective - bound <= relative_gap * max(1.0, abs(objective)):
-            return best, objective
-        free = np.zeros(len(ind), dtype=bool)
-        for n in rng.permutation(nodes):
-            at_node = np.flatnonzero(ind_nodes == n)
-            room = LNS_FREE_INDICATORS - int(free.sum())
-            if room <= 0:
-                break
-            if len(at_node) > room:
-                at_node = rng.choice(at_node, size=room, replace=False)
-            free[at_node] = True
-        fix = ind[~free]
-        found, value = _solve_fixed(model, fix, np.round(best[fix]),
-                                    time_limit_s=min(left, LNS_ROUND_MIN_S
-                                                     + model.n_variables / 20_000),
-                                    workers=workers,
-                                    seed=seed, relative_gap=relative_gap)
-        if value < objective - 1e-9:
-            best, objective = found, value
+# --- HiGHS driven directly (its C API) ---------------------------------------------------
+# Unlike OR-Tools' model-builder wrapper, HiGHS's own API returns the incumbent and the
+# dual bound (LP plus root cuts and branching) when it stops on the time limit, and takes
+# a starting solution. highspy would give the same, but it cannot share a process with
+# OR-Tools: both ship a libhighs.so.1 (1.15 and 1.12), and whichever loads first breaks
+# the other's import. So the C API of the HiGHS library OR-Tools ships is called through
+# ctypes. HiGHS builds one thread pool per process on its first run; when a later run
+# asks for another thread count, the pool is reset first.
+
+import ctypes
+import os
+
+_lib = None
+_highs_threads_c: int | None = None
+_HIGHS_MODEL_OPTIMAL = 7
+_HIGHS_SOLUTION_FEASIBLE = 2
+
+
+def _highs():
+    global _lib
+    if _lib is None:
+        import ortools
+        path = os.path.join(os.path.dirname(ortools.__file__), ".libs", "libhighs.so.1")
+        lib = ctypes.CDLL(path)
+        vp, i32, dbl, cs = ctypes.c_void_p, ctypes.c_int32, ctypes.c_double, ctypes.c_char_p
+        ptr_d, ptr_i = ctypes.POINTER(dbl), ctypes.POINTER(i32)
+        if lib.Highs_getSizeofHighsInt(None) != 4:
+            raise RuntimeError("HiGHS built with 64-bit HighsInt is not supported")
+        lib.Highs_create.restype = vp
+        lib.Highs_destroy.argtypes = [vp]
+        lib.Highs_setBoolOptionValue.argtypes = [vp, cs, i32]
+        lib.Highs_setIntOptionValue.argtypes = [vp, cs, i32]
+        lib.Highs_setDoubleOptionValue.argtypes = [vp, cs, dbl]
+        lib.Highs_passMip.argtypes = [vp, i32, i32, i32, i32, i32, dbl, ptr_d, ptr_d, ptr_d,
+                                      ptr_d, ptr_d, ptr_i, ptr_i, ptr_d, ptr_i]
+        lib.Highs_setSparseSolution.argtypes = [vp, i32, ptr_i, ptr_d]
+        lib.Highs_run.argtypes = [vp]
+        lib.Highs_getModelStatus.argtypes = [vp]
+        lib.Highs_getDoubleInfoValue.argtypes = [vp, cs, ptr_d]
+        lib.Highs_getIntInfoValue.argtypes = [vp, cs, ptr_i]
+        lib.Highs_getSolution.argtypes = [vp, ptr_d, ptr_d, ptr_d, ptr_d]
+        lib.Highs_resetGlobalScheduler.argtypes = [i32]
+        _lib = lib
+    return _lib
+
+
+def _ptr(array: np.ndarray, ctype):
+    return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+@dataclass
+class HighsResult:
+    values: np.ndarray | None   # the incumbent, or None
+    objective: float            # its cost (inf without one)
+    bound: float | None         # HiGHS's proven dual bound (None if it proved nothing)
+    optimal: bool               # HiGHS proved the incumbent optimal (to the gap asked)
+
+
+def model_arrays(model: Model) -> dict:
+    """The model as CSR arrays (rowwise), as HiGHS takes it."""
+    b = model.builder
+    n_rows = len(b.rows)
+    lens = np.fromiter((len(r[2]) for r in b.rows), dtype=np.int64, count=n_rows)
+    start = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(lens, out=start[1:])
+    nnz = int(start[-1])
+    return dict(
+        cost=np.asarray(b.obj, dtype=np.float64), lower=np.asarray(b.lb, dtype=np.float64),
+        upper=np.asarray(b.ub, dtype=np.float64),
+        row_lower=np.fromiter((r[0] for r in b.rows), dtype=np.float64, count=n_rows),
+        row_upper=np.fromiter((r[1] for r in b.rows), dtype=np.float64, count=n_rows),
+        start=start,
+        index=np.fromiter((v for r in b.rows for v in r[2]), dtype=np.int32, count=nnz),
+        value=np.fromiter((c for r in b.rows for c in r[3]), dtype=np.float64, count=nnz),
+        integrality=np.asarray(b.integer, dtype=np.int32))
+
+
+def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
+                relative_gap: float = 1e-4, start: np.ndarray | None = None,
+                options: dict | None = None, lower: np.ndarray | None = None,
+                upper: np.ndarray | None = None, relax: bool = False) -> HighsResult:
+    """The full MIP with HiGHS for at most ``time_limit_s``, from ``start`` (solver values)
+    when given: the incumbent (if any) and HiGHS's dual bound, also on a time limit."""
+    global _highs_threads_c
+    lib = _highs()
+    threads = max(1, int(workers))
+    if _highs_threads_c not in (None, threads):
+        lib.Highs_resetGlobalScheduler(1)   # HiGHS keeps its first thread pool otherwise
+    _highs_threads_c = threads
+    if getattr(model, "_arrays", None) is None:
+        model._arrays = model_arrays(model)
+    a = dict(model._arrays)
+    if lower is not None:
+        a["lower"] = np.ascontiguousarray(lower, dtype=np.float64)
+    if upper is not None:
+        a["upper"] = np.ascontiguousarray(upper, dtype=np.float64)
+    if relax:
+        a["integrality"] = np.zeros_like(a["integrality"])
+    n_col, n_row = len(a["cost"]), len(a["row_lower"])
+    h = lib.Highs_create()
+    try:
+        lib.Highs_setBoolOptionValue(h, b"output_flag", 0)
+        lib.Highs_setIntOptionValue(h, b"threads", threads)
+        lib.Highs_setIntOptionValue(h, b"random_seed", int(seed))
+        lib.Highs_setDoubleOptionValue(h, b"mip_rel_gap", float(relative_gap))
+        lib.Highs_setDoubleOptionValue(h, b"time_limit", max(0.01, float(time_limit_s)))
+        for name, val in (options or {}).items():
+            if isinstance(val, bool):
+                lib.Highs_setBoolOptionValue(h, name.encode(), int(val))
+            elif isinstance(val, int):
+                lib.Highs_setIntOptionValue(h, name.encode(), val)
+            else:
+                lib.Highs_setDoubleOptionValue(h, name.encode(), float(val))
+        dbl, i32 = ctypes.c_double, ctypes.c_int32
+        status = lib.Highs_passMip(
+            h, n_col, n_row, len(a["value"]), 2, 1, float(model.offset),
+            _ptr(a["cost"], dbl), _ptr(a["lower"], dbl), _ptr(a["upper"], dbl),
+            _ptr(a["row_lower"], dbl), _ptr(a["row_upper"], dbl), _ptr(a["start"], i32),
+            _ptr(a["index"], i32), _ptr(a["value"], dbl), _ptr(a["integrality"], i32))
+        if status < 0:
+            raise RuntimeError("HiGHS rejected the model")
+        if start is not None:
+            nz = np.flatnonzero(start).astype(np.int32)
+            vals = np.ascontiguousarray(start[nz], dtype=np.float64)
+            lib.Highs_setSparseSolution(h, len(nz), _ptr(nz, i32), _ptr(vals, dbl))
+        lib.Highs_run(h)
+        model_status = lib.Highs_getModelStatus(h)
+        primal = ctypes.c_int32(0)
+        lib.Highs_getIntInfoValue(h, b"primal_solution_status", ctypes.byref(primal))
+        objective, bound = ctypes.c_double(np.inf), ctypes.c_double(-np.inf)
+        lib.Highs_getDoubleInfoValue(h, b"mip_dual_bound", ctypes.byref(bound))
+        values = None
+        if primal.value == _HIGHS_SOLUTION_FEASIBLE:
+            lib.Highs_getDoubleInfoValue(h, b"objective_function_value",
+                                         ctypes.byref(objective))
+            values = np.zeros(n_col)
+            col_dual = np.zeros(n_col)
+            row_value, row_dual = np.zeros(n_row), np.zeros(n_row)
+            lib.Highs_getSolution(h, _ptr(values, dbl), _ptr(col_dual, dbl),
+                                  _ptr(row_value, dbl), _ptr(row_dual, dbl))
+    finally:
+        lib.Highs_destroy(h)
+    b_val = float(bound.value)
+    return HighsResult(values, float(objective.value) if values is not None else float("inf"),
+                       b_val if np.isfinite(b_val) else None,
+                       values is not None and model_status == _HIGHS_MODEL_OPTIMAL)
