@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import LedgerError, NotFound, UnknownSku
 from ledger.models import (
     Channel, ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
     Sku, utcnow,
@@ -96,7 +96,7 @@ def _create_order(session: Session, data: OrderIn, actor: str) -> Order:
     skus = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))}
     for i, line in enumerate(data.lines):
         if line.sku not in skus:
-            raise LedgerError(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku")
+            raise UnknownSku(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku")
     order = Order(code=data.id, channel=channel, region=data.region, service=data.service,
                   ship_complete=data.ship_complete, max_shipments=data.max_shipments,
                   max_transit_days=data.max_transit_days,
@@ -362,7 +362,8 @@ def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str)
 
 
 def reroute_backorders(session: Session, *, router: Router, actor: str,
-                       sku_codes: list[str] | None = None, limit: int = 500,
+                       sku_codes: list[str] | None = None, order_codes: list[str] | None = None,
+                       limit: int = 500,
                        settings: RoutingSettings = RoutingSettings()) -> dict:
     """Route waiting lines again (after a receipt, restock or count gain), in
     priority then age order; the oldest, most urgent orders get the stock first."""
@@ -372,6 +373,8 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
             .distinct().limit(max(1, min(limit, 5000))))
     if sku_codes:
         stmt = stmt.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+    if order_codes:
+        stmt = stmt.where(Order.code.in_(order_codes))
     orders = list(session.scalars(stmt))
     if not orders:
         return {"orders": 0, "units_filled": 0}

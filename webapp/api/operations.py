@@ -1,0 +1,342 @@
+"""Warehouse postings, purchasing, returns and the exceptions queue over HTTP.
+
+Stock arriving (receipts, restocks, count gains, transfers received) re-routes
+waiting backorders of those SKUs right after the posting commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import request
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.db import read_only, unit_of_work
+from webapp.api import bp
+from webapp.api.auth import requires
+from webapp.api.openapi import spec
+from webapp.api.orders import OrderOut, actor
+from webapp.extensions import db
+from webapp.services import exceptions as exc_svc
+from webapp.services import inventory as inv
+from webapp.services import orders as order_svc
+from webapp.services import purchasing as po_svc
+from webapp.services import returns as ret_svc
+from webapp.services.routing_engine import route_problem
+
+
+class Result(BaseModel):
+    """A posting's outcome (movement ids and what was done)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+def _key() -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+def _reroute(skus: list[str]) -> dict:
+    """Give arriving stock to waiting backorders (oldest, most urgent first)."""
+    with unit_of_work(db.sessions) as session:
+        return order_svc.reroute_backorders(session, router=route_problem, actor="system",
+                                            sku_codes=sorted(set(skus)))
+
+
+# --------------------------------------------------------------------------- inventory
+
+@bp.post("/inventory/counts")
+@requires("inventory:write")
+@spec(summary="Record a cycle count: available is brought to the counted number",
+      body=inv.CountIn, response=Result, tags=("inventory",))
+def post_count(body: inv.CountIn):
+    with unit_of_work(db.sessions) as session:
+        result = inv.cycle_count(session, body, actor=actor(), key=_key())
+    if result["difference"] > 0:
+        result["rerouted"] = _reroute([body.sku])
+    return Result.model_validate(result)
+
+
+@bp.post("/inventory/holds")
+@requires("inventory:write")
+@spec(summary="Put units on hold, or release them (release: true)", body=inv.HoldIn,
+      response=Result, tags=("inventory",))
+def post_hold(body: inv.HoldIn):
+    with unit_of_work(db.sessions) as session:
+        result = inv.hold(session, body, actor=actor(), key=_key())
+    if body.release:
+        result["rerouted"] = _reroute([body.sku])
+    return Result.model_validate(result)
+
+
+@bp.post("/inventory/transfers")
+@requires("inventory:write")
+@spec(summary="Send units from one node to another (available → inbound there)",
+      body=inv.TransferIn, response=Result, tags=("inventory",))
+def post_transfer(body: inv.TransferIn):
+    with unit_of_work(db.sessions) as session:
+        return Result.model_validate(inv.transfer(session, body, actor=actor(), key=_key()))
+
+
+@bp.post("/inventory/transfers/receive")
+@requires("inventory:write")
+@spec(summary="Receive a transfer at its destination (inbound → available)",
+      body=inv.TransferIn, response=Result, tags=("inventory",))
+def post_transfer_receipt(body: inv.TransferIn):
+    with unit_of_work(db.sessions) as session:
+        result = inv.receive_transfer(session, body, actor=actor(), key=_key())
+    result["rerouted"] = _reroute([body.sku])
+    return Result.model_validate(result)
+
+
+# --------------------------------------------------------------------------- purchasing
+
+class PoLineOut(BaseModel):
+    sku: str
+    qty_ordered: int
+    qty_received: int
+    unit_cost: float
+    expected_date: str
+
+
+class PoOut(BaseModel):
+    code: str
+    status: str
+    supplier: str
+    node: str
+    expected_date: str
+    created_by: str | None = None
+    note: str | None = None
+    placed_at: str | None = None
+    lines: list[PoLineOut]
+    value: float
+
+
+class PoList(BaseModel):
+    items: list[PoOut]
+
+
+class PoQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str | None = Field(default=None, pattern="^(draft|placed|partially_received|received|cancelled)$")
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)
+
+
+class ApproveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    codes: list[str] = Field(min_length=1, max_length=po_svc.MAX_BULK)
+
+
+class EditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lines: list[po_svc.EditLineIn] = Field(default_factory=list, max_length=1000)
+    expected_date: dt.date | None = None
+
+
+class ExpediteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expected_date: dt.date
+
+
+@bp.get("/purchase-orders")
+@requires("purchasing:read")
+@spec(summary="Purchase orders and proposals, by expected date", query=PoQuery,
+      response=PoList, tags=("purchasing",))
+def list_pos(query: PoQuery):
+    with read_only(db.sessions) as session:
+        return PoList(items=po_svc.list_purchase_orders(session, status=query.status,
+                                                        limit=query.limit, offset=query.offset))
+
+
+@bp.post("/purchase-orders/approve")
+@requires("purchasing:write")
+@spec(summary="Approve draft proposals in bulk: each is placed (po_placed), all or nothing",
+      body=ApproveIn, response=PoList, tags=("purchasing",))
+def approve(body: ApproveIn):
+    with unit_of_work(db.sessions) as session:
+        return PoList(items=po_svc.approve(session, body.codes, actor=actor()))
+
+
+@bp.post("/purchase-orders/<code>/edit")
+@requires("purchasing:write")
+@spec(summary="Edit a draft proposal's quantities or date", body=EditIn, response=PoOut,
+      tags=("purchasing",))
+def edit(code: str, body: EditIn):
+    with unit_of_work(db.sessions) as session:
+        return PoOut.model_validate(po_svc.edit_proposal(
+            session, code, body.lines, actor=actor(), expected_date=body.expected_date))
+
+
+@bp.post("/purchase-orders/<code>/receipts")
+@requires("inventory:write")
+@spec(summary="Receive units against a purchase order (partial, over or short-closed)",
+      body=po_svc.ReceiptIn, response=PoOut, tags=("purchasing",))
+def receive(code: str, body: po_svc.ReceiptIn):
+    with unit_of_work(db.sessions) as session:
+        view = po_svc.receive(session, code, body, actor=actor())
+    _reroute([l.sku for l in body.lines])
+    return PoOut.model_validate(view)
+
+
+@bp.post("/purchase-orders/<code>/cancel")
+@requires("purchasing:write")
+@spec(summary="Cancel a purchase order; its open quantity leaves inbound", response=PoOut,
+      tags=("purchasing",))
+def cancel_po(code: str):
+    with unit_of_work(db.sessions) as session:
+        return PoOut.model_validate(po_svc.cancel(session, code, actor=actor()))
+
+
+@bp.post("/purchase-orders/<code>/expedite")
+@requires("purchasing:write")
+@spec(summary="Record an earlier expected date agreed with the supplier", body=ExpediteIn,
+      response=PoOut, tags=("purchasing",))
+def expedite(code: str, body: ExpediteIn):
+    with unit_of_work(db.sessions) as session:
+        return PoOut.model_validate(po_svc.expedite(session, code, body.expected_date,
+                                                    actor=actor()))
+
+
+# --------------------------------------------------------------------------- returns
+
+class ReturnOut(BaseModel):
+    code: str
+    order: str
+    line: int
+    sku: str
+    qty: int
+    node: str
+    reason: str
+    status: str
+    created_at: str
+    received_at: str | None = None
+
+
+class DispositionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: str = Field(pattern="^(restock|scrap|quarantine)$")
+
+
+@bp.post("/returns")
+@requires("orders:write")
+@spec(summary="Authorise a return (RMA) against a shipped order line", body=ret_svc.ReturnIn,
+      response=ReturnOut, status=201, tags=("returns",))
+def authorise_return(body: ret_svc.ReturnIn):
+    with unit_of_work(db.sessions) as session:
+        return ReturnOut.model_validate(ret_svc.authorise(session, body, actor=actor()))
+
+
+@bp.post("/returns/<code>/receive")
+@requires("inventory:write")
+@spec(summary="Receive a returned parcel into inspection", response=ReturnOut,
+      tags=("returns",))
+def receive_return(code: str):
+    with unit_of_work(db.sessions) as session:
+        return ReturnOut.model_validate(ret_svc.receive(session, code, actor=actor()))
+
+
+@bp.post("/returns/<code>/disposition")
+@requires("inventory:write")
+@spec(summary="Restock, scrap or quarantine a received return", body=DispositionIn,
+      response=ReturnOut, tags=("returns",))
+def disposition(code: str, body: DispositionIn):
+    with unit_of_work(db.sessions) as session:
+        view = ret_svc.disposition(session, code, body.action, actor=actor())
+    if body.action == "restock":
+        _reroute([view["sku"]])
+    return ReturnOut.model_validate(view)
+
+
+# --------------------------------------------------------------------------- exceptions
+
+class ExceptionOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: int
+    kind: str
+    severity: str
+    status: str
+    message: str
+
+
+class ExceptionPage(BaseModel):
+    items: list[ExceptionOut]
+    next_before_id: int | None
+
+
+class ExceptionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str | None = Field(default=None, max_length=32)
+    severity: str | None = None
+    status: str | None = None
+    node: str | None = Field(default=None, max_length=128)
+    sku: str | None = Field(default=None, max_length=128)
+    min_age_hours: float | None = Field(default=None, ge=0)
+    limit: int = Field(default=50, ge=1, le=exc_svc.MAX_PAGE)
+    before_id: int | None = Field(default=None, ge=1)
+
+
+class SnoozeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: dt.datetime
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@bp.get("/exceptions")
+@requires("exceptions:read")
+@spec(summary="The exceptions queue, newest first, filtered and paged", query=ExceptionQuery,
+      response=ExceptionPage, tags=("exceptions",))
+def list_exceptions(query: ExceptionQuery):
+    with read_only(db.sessions) as session:
+        items = exc_svc.list_exceptions(session, **query.model_dump(exclude={"limit"}),
+                                        limit=query.limit + 1)
+    more = len(items) > query.limit
+    items = items[:query.limit]
+    return ExceptionPage(items=items, next_before_id=items[-1]["id"] if more and items else None)
+
+
+@bp.post("/exceptions/<int:exception_id>/acknowledge")
+@requires("exceptions:write")
+@spec(summary="Acknowledge an exception", response=ExceptionOut, tags=("exceptions",))
+def acknowledge(exception_id: int):
+    with unit_of_work(db.sessions) as session:
+        return ExceptionOut.model_validate(exc_svc.acknowledge(session, exception_id,
+                                                               actor=actor()))
+
+
+@bp.post("/exceptions/<int:exception_id>/snooze")
+@requires("exceptions:write")
+@spec(summary="Snooze an exception until an instant (with a UTC offset)", body=SnoozeIn,
+      response=ExceptionOut, tags=("exceptions",))
+def snooze(exception_id: int, body: SnoozeIn):
+    with unit_of_work(db.sessions) as session:
+        return ExceptionOut.model_validate(exc_svc.snooze(session, exception_id,
+                                                          until=body.until, actor=actor()))
+
+
+@bp.post("/exceptions/<int:exception_id>/resolve")
+@requires("exceptions:write")
+@spec(summary="Resolve an exception with a note", body=ResolveIn, response=ExceptionOut,
+      tags=("exceptions",))
+def resolve(exception_id: int, body: ResolveIn):
+    with unit_of_work(db.sessions) as session:
+        return ExceptionOut.model_validate(exc_svc.resolve(session, exception_id,
+                                                           actor=actor(), note=body.note))
+
+
+@bp.post("/exceptions/<int:exception_id>/reroute")
+@requires("orders:write")
+@spec(summary="Act on a backorder exception: route its order's waiting lines again",
+      response=OrderOut, tags=("exceptions",))
+def reroute_from_exception(exception_id: int):
+    with unit_of_work(db.sessions) as session:
+        e = exc_svc.view(exc_svc._get(session, exception_id))
+        if not e["order"]:
+            from ledger.errors import LedgerError
+            raise LedgerError("this exception concerns no order", field="id")
+        order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
+                                     order_codes=[e["order"]])
+        return OrderOut.model_validate(order_svc.order_view(session, e["order"]))
