@@ -31,7 +31,7 @@ from ledger.models import (
     PurchaseOrderLine, Return, Shipment, ShipmentLine, Sku, Supplier,
 )
 from ledger.movements import Movement
-from ledger.posting import CodeCache, post
+from ledger.posting import post
 
 REGIONS = ("NE", "SE", "MW", "SW", "W", "NW", "S", "C")
 # Rough positions on a map, for distance-priced lanes.
@@ -298,12 +298,8 @@ def load_demo(sessions, world: DemoWorld, *, today: dt.date | None = None,
     if is_loaded(sessions):
         raise LedgerError("the database already has SKUs; the demo loads into an empty one",
                           field="database")
-    try:
-        with unit_of_work(sessions) as s:
-            _write_world(s, world, say)
-    except BaseException:
-        _forget_cached_codes(sessions)
-        raise
+    with unit_of_work(sessions) as s:
+        _write_world(s, world, say)
     return {"skus": len(world.skus), "nodes": len(world.nodes), "lanes": len(world.lanes),
             "channels": len(world.channels), "suppliers": len(world.suppliers),
             "supplier_items": len(world.supplier_items), "stock_positions": len(world.stock),
@@ -331,19 +327,6 @@ def _write_world(s, world: DemoWorld, say: Callable[[str, int], None]) -> None:
     say("open purchase orders", len(world.purchase_orders))
     _load_orders(s, world)
     say("recent orders", len(world.orders))
-
-
-def _forget_cached_codes(sessions) -> None:
-    """Drop the posting's code -> id cache of this engine after a failed load.
-
-    ``ledger.posting.CodeCache`` keeps ids it read inside a transaction even
-    when that transaction rolls back; the demo creates its SKUs and nodes and
-    posts against them in one transaction, so after a rollback the cache would
-    hold ids that do not exist (PostgreSQL does not reuse sequence values).
-    """
-    engine = sessions.kw.get("bind")
-    if engine is not None:
-        CodeCache._per_engine.pop(engine, None)
 
 
 def _load_history(s, world: DemoWorld) -> None:

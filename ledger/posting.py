@@ -22,10 +22,11 @@ import hashlib
 import json
 import uuid
 import weakref
+from collections import ChainMap
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,14 +52,21 @@ class PostingResult:
 
 
 class CodeCache:
-    """Maps SKU and node codes to ids. Ids never change once assigned, so the
-    cache only ever grows; it is kept per engine."""
+    """Maps SKU and node codes to ids, per engine.
+
+    Ids never change once a row is committed, so committed mappings are kept
+    for the life of the process. A mapping read inside a transaction is held
+    apart until that transaction commits: if the transaction created the row
+    and then rolls back, the id it saw never existed, and must not be reused.
+    """
 
     _per_engine: "weakref.WeakKeyDictionary[Engine, CodeCache]" = weakref.WeakKeyDictionary()
+    PRELOAD_MAX = 200_000  # load a whole code table at once while it is this small
+    _PENDING = "stockroute.code_cache.pending"
 
     def __init__(self) -> None:
-        self.skus: dict[str, int] = {}
-        self.nodes: dict[str, int] = {}
+        self._skus: dict[str, int] = {}
+        self._nodes: dict[str, int] = {}
 
     @classmethod
     def for_connection(cls, conn: Connection) -> "CodeCache":
@@ -66,27 +74,43 @@ class CodeCache:
         cache = cls._per_engine.get(engine)
         if cache is None:
             cache = cls._per_engine[engine] = cls()
+            event.listen(engine, "commit", cache._on_commit)
+            event.listen(engine, "rollback", cache._on_rollback)
         return cache
 
-    PRELOAD_MAX = 200_000  # load a whole code table at once while it is this small
+    def _on_commit(self, conn: Connection) -> None:
+        pending = conn.info.pop(self._PENDING, None)
+        if pending:
+            self._skus.update(pending[0])
+            self._nodes.update(pending[1])
 
-    def resolve(self, conn: Connection, skus: set[str], nodes: set[str]) -> None:
+    def _on_rollback(self, conn: Connection) -> None:
+        conn.info.pop(self._PENDING, None)
+
+    def view(self, conn: Connection) -> tuple[ChainMap, ChainMap]:
+        """(sku code -> id, node code -> id) as this transaction sees them."""
+        pending = conn.info.setdefault(self._PENDING, ({}, {}))
+        return ChainMap(pending[0], self._skus), ChainMap(pending[1], self._nodes)
+
+    def resolve(self, conn: Connection, skus: set[str],
+                nodes: set[str]) -> tuple[ChainMap, ChainMap]:
+        known_skus, known_nodes = self.view(conn)
         for table, codes, known, error, field in (
-            (Sku.__table__, skus, self.skus, UnknownSku, "sku"),
-            (Node.__table__, nodes, self.nodes, UnknownNode, "node"),
+            (Sku.__table__, skus, known_skus, UnknownSku, "sku"),
+            (Node.__table__, nodes, known_nodes, UnknownNode, "node"),
         ):
             missing = codes - known.keys()
             if missing:
                 query = select(table.c.code, table.c.id)
-                if len(missing) < 50 and known:
+                if len(missing) < 50 and len(known):
                     query = query.where(table.c.code.in_(sorted(missing)))
                 else:
                     query = query.limit(self.PRELOAD_MAX)
-                rows = conn.execute(query)
-                known.update({code: id_ for code, id_ in rows})
+                known.maps[0].update({code: id_ for code, id_ in conn.execute(query)})
                 still = sorted(missing - known.keys())
                 if still:
                     raise error(f"unknown {field} code(s): {', '.join(still)}", field=field)
+        return known_skus, known_nodes
 
 
 def request_hash(payload) -> str:
@@ -159,19 +183,19 @@ def post(
         if first is not None:
             return PostingResult(first["txn_id"], tuple(first["movement_ids"]), replayed=True)
 
-    cache = CodeCache.for_connection(conn)
-    cache.resolve(conn, {m.sku for m in movements},
-                  {m.node for m in movements} | {m.to_node for m in movements if m.to_node})
-    _apply_deltas(conn, cache, movements)
+    skus, nodes = CodeCache.for_connection(conn).resolve(
+        conn, {m.sku for m in movements},
+        {m.node for m in movements} | {m.to_node for m in movements if m.to_node})
+    _apply_deltas(conn, skus, nodes, movements)
 
     txn_id = str(uuid.uuid4())
     when = (at or utcnow()).astimezone(dt.timezone.utc)
     rows = [
         {
-            "txn_id": txn_id, "kind": m.kind, "sku_id": cache.skus[m.sku], "qty": m.qty,
-            "from_node_id": cache.nodes[m.node] if m.from_node else None,
+            "txn_id": txn_id, "kind": m.kind, "sku_id": skus[m.sku], "qty": m.qty,
+            "from_node_id": nodes[m.node] if m.from_node else None,
             "from_bucket": m.from_bucket,
-            "to_node_id": cache.nodes[m.to_node] if m.dest_node else None,
+            "to_node_id": nodes[m.to_node] if m.dest_node else None,
             "to_bucket": m.to_bucket, "doc_type": m.doc_type, "doc_id": m.doc_id,
             "actor": actor, "note": m.note, "created_at": when,
         }
@@ -267,10 +291,11 @@ def lock_positions(session: Session | Connection, sku_ids: list[int]) -> None:
                  .order_by(_positions.c.sku_id, _positions.c.node_id).with_for_update())
 
 
-def _apply_deltas(conn: Connection, cache: CodeCache, movements: Sequence[Movement]) -> None:
+def _apply_deltas(conn: Connection, skus: ChainMap, nodes: ChainMap,
+                  movements: Sequence[Movement]) -> None:
     dialect = conn.dialect.name
     keyed = sorted(
-        ((cache.skus[sku], cache.nodes[node]), (sku, node), delta)
+        ((skus[sku], nodes[node]), (sku, node), delta)
         for (sku, node), delta in position_deltas(movements).items()
     )
     shortages: list[dict] = []

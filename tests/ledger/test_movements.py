@@ -273,3 +273,19 @@ def test_a_failed_posting_does_not_burn_its_idempotency_key(sessions):
     with unit_of_work(sessions) as s:
         result = post(s, [Movement("reserve", "A", 1, "N1")], idempotency_key="k-2")
     assert not result.replayed and _bal(sessions)["reserved"] == 1
+
+
+def test_ids_seen_in_a_rolled_back_transaction_are_not_reused(sessions):
+    from ledger import master
+    make_world(sessions, skus=("A",), nodes=("N1",))
+    with pytest.raises(InsufficientStock):
+        with unit_of_work(sessions) as s:
+            master.upsert_skus(s, [{"code": "NEW", "name": "new"}])
+            post(s, [Movement("count_gain", "NEW", 1, "N1"), Movement("reserve", "A", 5, "N1")])
+    with unit_of_work(sessions) as s:  # NEW again, now with a different id
+        master.upsert_skus(s, [{"code": "OTHER", "name": "o"}, {"code": "NEW", "name": "new"}])
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("count_gain", "NEW", 2, "N1")])
+    assert _bal(sessions, sku="NEW")["available"] == 2
+    with read_only(sessions) as s:
+        assert audit(s).clean

@@ -41,8 +41,8 @@ class TransferIn(BaseModel):
 def cycle_count(session: Session, data: CountIn, *, actor: str, key: str | None = None) -> dict:
     """Bring ``available`` to the counted number with a count gain or loss."""
     conn = session.connection()
-    CodeCache.for_connection(conn).resolve(conn, {data.sku}, {data.node})
-    lock_positions(session, [CodeCache.for_connection(conn).skus[data.sku]])
+    skus, _nodes = CodeCache.for_connection(conn).resolve(conn, {data.sku}, {data.node})
+    lock_positions(session, [skus[data.sku]])
     rows = queries.balances(session, sku=data.sku, node=data.node)
     before = rows[0].available if rows else 0
     diff = data.counted - before
