@@ -11,7 +11,6 @@ cost (the plan chose the shortfall because covering it costs more).
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 
 from .plan import Order, inventory
