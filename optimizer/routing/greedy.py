@@ -17,25 +17,28 @@ def simple_lower_bound(problem: RoutingProblem) -> float:
     """A proven lower bound: each order either ships nothing (all units pay the penalty) or
     pays at least its cheapest shipment, and each unit at least the cheaper of its penalty
     and the cheapest per-unit cost of an eligible node holding its SKU."""
-    total = 0.0
-    for o in range(problem.n_orders):
-        pairs = problem.pairs_of(o)
-        pen = float(problem.order_penalty[o])
-        lines = problem.lines_of(o)
-        qty = problem.line_qty[lines.start:lines.stop]
-        nothing = float(qty.sum()) * pen
-        if len(pairs) == 0:
-            total += nothing
-            continue
-        nodes = problem.pair_node[pairs.start:pairs.stop]
-        unit = problem.pair_unit_cost[pairs.start:pairs.stop]
-        some = float(problem.pair_ship_cost[pairs.start:pairs.stop].min())
-        for l in lines:
-            has = problem.stock[nodes, problem.line_sku[l]] > 0
-            cheapest = float(unit[has].min()) if has.any() else pen
-            some += int(problem.line_qty[l]) * min(pen, cheapest)
-        total += min(nothing, some)
-    return total
+    n_orders, n_lines = problem.n_orders, problem.n_lines
+    line_order = np.asarray(problem.line_order, dtype=np.int64)
+    qty = np.asarray(problem.line_qty, dtype=np.float64)
+    pen = np.asarray(problem.order_penalty, dtype=np.float64)
+    counts = np.diff(problem.order_pair_start).astype(np.int64)
+    nothing = np.bincount(line_order, weights=qty * pen[line_order], minlength=n_orders)
+    # every (line, eligible pair of its order)
+    rep = counts[line_order]
+    line_idx = np.repeat(np.arange(n_lines), rep)
+    first = np.repeat(np.cumsum(rep) - rep, rep)
+    pair = np.asarray(problem.order_pair_start[:-1], dtype=np.int64)[line_order][line_idx] + (
+        np.arange(len(line_idx)) - first)
+    has = problem.stock[problem.pair_node[pair], problem.line_sku[line_idx]] > 0
+    cheapest = np.full(n_lines, np.inf)
+    np.minimum.at(cheapest, line_idx[has], problem.pair_unit_cost[pair[has]])
+    per_unit = np.minimum(pen[line_order], cheapest)
+    some = np.bincount(line_order, weights=qty * per_unit, minlength=n_orders)
+    min_ship = np.full(n_orders, np.inf)
+    pair_order = np.repeat(np.arange(n_orders), counts)
+    np.minimum.at(min_ship, pair_order, problem.pair_ship_cost)
+    some += min_ship
+    return float(np.where(counts > 0, np.minimum(nothing, some), nothing).sum())
 
 
 class _State:

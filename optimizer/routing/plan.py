@@ -86,12 +86,29 @@ class RoutingPlan:
         }
 
 
+_LOOKUPS: list[tuple[RoutingProblem, np.ndarray]] = []   # the last few problems' tables
+
+
+def _pair_table(problem: RoutingProblem) -> np.ndarray:
+    """[order, node] -> eligible pair index, -1 where the node is not eligible."""
+    for known, table in _LOOKUPS:
+        if known is problem:
+            return table
+    table = np.full((problem.n_orders, problem.n_nodes), -1, dtype=np.int64)
+    counts = np.diff(problem.order_pair_start)
+    table[np.repeat(np.arange(problem.n_orders), counts), problem.pair_node] = np.arange(
+        len(problem.pair_node))
+    _LOOKUPS.insert(0, (problem, table))
+    del _LOOKUPS[4:]
+    return table
+
+
 def _pair_index(problem: RoutingProblem, order: int, node: int) -> int:
-    for p in problem.pairs_of(order):
-        if problem.pair_node[p] == node:
-            return p
-    raise ValueError(f"node {problem.node_ids[node]!r} is not eligible for order "
-                     f"{problem.order_ids[order]!r}")
+    p = int(_pair_table(problem)[order, node])
+    if p < 0:
+        raise ValueError(f"node {problem.node_ids[node]!r} is not eligible for order "
+                         f"{problem.order_ids[order]!r}")
+    return p
 
 
 def allocation_matrix(problem: RoutingProblem,
