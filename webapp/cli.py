@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup
 
 from webapp import create_app
 
-AREAS = ("db", "ledger", "data", "routing", "replenishment", "scenario", "access")
+AREAS = ("db", "ledger", "data", "routing", "replenishment", "scenario", "access", "planning")
 
 
 def _create_app(*_args, **_kwargs):

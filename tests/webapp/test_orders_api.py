@@ -136,3 +136,19 @@ def test_every_api_route_is_in_the_openapi_document(client):
     for path in ("/api/v1/orders", "/api/v1/orders/{order_id}", "/api/v1/routing/plan",
                  "/api/v1/purchase-orders/approve", "/api/v1/exceptions"):
         assert path in doc["paths"], path
+
+
+def test_the_replenishment_plan_endpoint_plans_and_names_bad_fields(client):
+    problem = {"periods": 4, "skus": [{"sku": "A", "holding_cost": 0.1, "backlog_cost": 2}],
+               "nodes": [{"id": "N1"}],
+               "positions": [{"sku": "A", "node": "N1", "on_hand": 0}],
+               "demand": [{"sku": "A", "node": "N1", "period": 2, "qty": 10}],
+               "suppliers": [{"id": "S", "lead_time_periods": 1}],
+               "supplier_items": [{"supplier": "S", "sku": "A", "unit_cost": 1.0}],
+               "policy": {"time_limit_seconds": 5}}
+    r = client.post("/api/v1/replenishment/plan", json=problem, headers=client.writer)
+    assert r.status_code == 200, r.get_json()
+    assert sum(o["qty"] for o in r.get_json()["orders"]) == 10
+    bad = {**problem, "demand": [{"sku": "A", "node": "N1", "period": 9, "qty": 10}]}
+    r = client.post("/api/v1/replenishment/plan", json=bad, headers=client.writer)
+    assert r.status_code == 422 and r.get_json()["error"]["field"].startswith("demand[0]")

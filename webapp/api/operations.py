@@ -340,3 +340,34 @@ def reroute_from_exception(exception_id: int):
         order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
                                      order_codes=[e["order"]])
         return OrderOut.model_validate(order_svc.order_view(session, e["order"]))
+
+
+# --------------------------------------------------------------------------- replenishment
+
+class ReplenishmentPlanOut(BaseModel):
+    """The replenishment contract's plan document."""
+
+    model_config = ConfigDict(extra="allow")
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    orders: list[dict]
+
+
+@bp.post("/replenishment/plan")
+@requires("purchasing:read")
+@spec(summary="Plan a replenishment problem (the replenishment contract); nothing is stored",
+      response=ReplenishmentPlanOut, tags=("purchasing",))
+def replenishment_plan():
+    """The body is a replenishment-contract problem; bad input is a 422 naming the field."""
+    from optimizer import replenishment
+    from webapp.api.openapi import _json_body
+    from webapp.api.orders import InvalidProblem
+    try:
+        problem = replenishment.parse_problem(_json_body())
+    except replenishment.ReplenishmentInputError as err:
+        first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
+        raise InvalidProblem(first["message"], field=first["field"], details=err.errors)
+    plan = replenishment.solve(problem, workers=1, seed=0)
+    return ReplenishmentPlanOut.model_validate(plan.to_json())

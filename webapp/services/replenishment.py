@@ -8,7 +8,7 @@ running the plan twice never leaves two proposals for the same need.
 from __future__ import annotations
 
 import datetime as dt
-import math
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -112,8 +112,62 @@ def gather(session: Session, *, start: dt.date, periods: int, period_days: int,
         suppliers=suppliers, supplier_items=items, settings=settings)
 
 
-def lead_time_periods(lead_time_days: int, period_days: int) -> int:
-    return max(0, math.ceil(lead_time_days / period_days))
+def plan_from_database(session: Session, *, start: dt.date, periods: int = 13,
+                       period_days: int = 7, strategy: str = "optimal",
+                       time_limit_s: float = 30.0, service_level: float = 0.95,
+                       workers: int = 1, seed: int = 0) -> tuple[dict, PlanningData]:
+    """Gather, build the contract problem (forecast and safety stock included),
+    solve and validate. Returns the plan document and what it was built from."""
+    from optimizer import replenishment
+    data = gather(session, start=start, periods=periods, period_days=period_days)
+    problem = replenishment.build_problem(
+        history=data.history, start=start, periods=periods, period_days=period_days,
+        skus=data.skus, nodes=[{"code": n["code"], "receiving_capacity": n["receiving_capacity"]}
+                               for n in data.nodes],
+        positions=data.positions, inbound=data.inbound,
+        suppliers=[{**s, "capacity_units": s["capacity_units"]} for s in data.suppliers],
+        supplier_items=data.supplier_items, settings=data.settings,
+        service_level=service_level,
+        policy={"time_limit_seconds": time_limit_s, "strategy": strategy})
+    plan = replenishment.solve(problem, strategy=strategy, time_limit_s=time_limit_s,
+                               workers=workers, seed=seed)
+    replenishment.validate_plan(problem, plan)
+    return plan.to_json(), data
+
+
+def raise_plan_exceptions(session: Session, plan: dict, *, start: dt.date,
+                          period_days: int) -> int:
+    """Planned backlog goes to the exceptions queue: one entry per SKU and node
+    (its worst period, with the binding cause); a later plan refreshes it.
+    Below-safety periods stay in the plan's own exception list — queueing each
+    of them would bury the backlogs a planner must act on."""
+    from ledger.models import ExceptionItem
+    worst: dict[tuple, dict] = {}
+    for e in plan.get("exceptions", []):
+        if e["kind"] != "backlog":
+            continue
+        key = (e["sku"], e["node"], e["kind"])
+        if key not in worst or e["qty"] > worst[key]["qty"]:
+            worst[key] = e
+    n = 0
+    for (sku, node, kind), e in sorted(worst.items()):
+        when = start + dt.timedelta(days=e["period"] * period_days)
+        dedupe = f"plan_{kind}:{sku}:{node}"
+        row = session.scalar(select(ExceptionItem).where(ExceptionItem.dedupe_key == dedupe))
+        message = (f"plan: {sku} at {node} {kind.replace('_', ' ')} of {e['qty']} in the week "
+                   f"of {when.isoformat()}" + (f" — {e['detail']}" if e.get("detail") else ""))
+        if row is None:
+            session.add(ExceptionItem(kind=f"plan_{kind}", severity="warning" if kind ==
+                                      "below_safety" else "critical", message=message,
+                                      sku_code=sku, node_code=node, details=e,
+                                      dedupe_key=dedupe))
+            n += 1
+        else:
+            row.message, row.details = message, e
+            if row.status == "resolved":
+                row.status = "open"
+    session.flush()
+    return n
 
 
 def store_proposals(session: Session, plan: dict, *, start: dt.date, period_days: int,
@@ -135,12 +189,12 @@ def store_proposals(session: Session, plan: dict, *, start: dt.date, period_days
     grouped: dict[tuple, list[dict]] = defaultdict(list)
     for o in plan["orders"]:
         grouped[(o["supplier"], o["node"], o["order_period"])].append(o)
-    stamp = utcnow().strftime("%Y%m%d%H%M%S")
+    run = f"{utcnow():%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:4]}"  # unique per plan run
     codes = []
     for n, ((supplier, node, period), lines) in enumerate(sorted(grouped.items())):
         arrival = start + dt.timedelta(days=lines[0]["arrival_period"] * period_days)
         place_on = start + dt.timedelta(days=period * period_days)
-        code = f"PROP-{stamp}-{n + 1:04d}"
+        code = f"PROP-{run}-{n + 1:04d}"
         po = PurchaseOrder(code=code, supplier_id=suppliers[supplier], node_id=nodes[node],
                            status="draft", expected_date=arrival, created_by=actor,
                            note=(f"proposed by the planner: place on {place_on.isoformat()}"

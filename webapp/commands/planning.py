@@ -1,0 +1,70 @@
+"""``stockroute plan-replenishment``: plan purchase orders from the database and
+store them as draft proposals for review."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+
+import click
+from flask.cli import with_appcontext
+
+from ledger.db import unit_of_work
+from webapp.extensions import db
+from webapp.services import replenishment as svc
+
+
+@click.command("plan-replenishment")
+@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="first day of period 0 (default: today)")
+@click.option("--periods", default=13, show_default=True, type=click.IntRange(2, 104))
+@click.option("--period-days", default=7, show_default=True, type=click.IntRange(1, 31))
+@click.option("--strategy", default="optimal", show_default=True,
+              type=click.Choice(["optimal", "minmax"]))
+@click.option("--time-limit", "time_limit_s", default=30.0, show_default=True,
+              type=click.FloatRange(0.1, 3600))
+@click.option("--service-level", default=0.95, show_default=True,
+              type=click.FloatRange(0.5, 0.9999))
+@click.option("--dry-run", is_flag=True, help="plan and print, store nothing")
+@with_appcontext
+def plan_replenishment(start, periods, period_days, strategy, time_limit_s, service_level,
+                       dry_run) -> None:
+    """Forecast demand from order history, plan POs under lead times, capacities,
+    MOQs and case packs, and store them as drafts (replacing the planner's
+    previous untouched drafts)."""
+    from optimizer.replenishment import ReplenishmentInputError
+    start_date = (start.date() if start else dt.datetime.now(dt.timezone.utc).date())
+    started = time.perf_counter()
+    session = db.sessions()
+    try:
+        plan, data = svc.plan_from_database(
+            session, start=start_date, periods=periods, period_days=period_days,
+            strategy=strategy, time_limit_s=time_limit_s, service_level=service_level)
+        session.rollback()
+    except ReplenishmentInputError as err:
+        session.rollback()
+        for e in err.errors[:20]:
+            click.echo(f"error ({e['field']}): {e['message']}", err=True)
+        sys.exit(2)
+    finally:
+        session.close()
+    click.echo(f"{strategy} plan in {time.perf_counter() - started:.1f} s: status "
+               f"{plan['status']}, objective {plan['objective']:,.2f}, bound "
+               f"{plan['bound']:,.2f}, gap {plan['gap']:.4%}")
+    click.echo(f"  {len(data.positions)} positions, {len(plan['orders'])} order lines, "
+               f"purchase {plan['cost']['purchase']:,.2f}, "
+               f"{len(plan.get('exceptions', []))} exception period(s)")
+    if dry_run:
+        click.echo("dry run: nothing stored")
+        return
+    with unit_of_work(db.sessions) as session:
+        codes = svc.store_proposals(session, plan, start=start_date, period_days=period_days,
+                                    run_note=f"{strategy} plan, gap {plan['gap']:.4%}")
+        raised = svc.raise_plan_exceptions(session, plan, start=start_date,
+                                           period_days=period_days)
+    click.echo(f"stored {len(codes)} draft purchase order(s) for review; "
+               f"{raised} new exception(s)")
+
+
+commands = [plan_replenishment]
