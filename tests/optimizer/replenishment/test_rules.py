@@ -33,7 +33,17 @@ def test_supplier_capacity_is_never_exceeded(doc, strategy):
     for o in body["orders"]:
         per_period[o["order_period"]] = per_period.get(o["order_period"], 0) + o["qty"]
     assert per_period and max(per_period.values()) <= 24
-    assert any(e["kind"] == "backlog" for e in body["exceptions"])
+    causes = {e["detail"].split(":")[0] for e in body["exceptions"] if e["kind"] == "backlog"}
+    assert "supplier capacity" in causes
+
+
+def test_a_shortfall_smaller_than_the_moq_is_left_as_an_moq_exception(doc):
+    doc["supplier_items"][0]["moq"] = 120
+    doc["positions"][0]["on_hand"] = 0
+    doc["demand"] = [{"sku": "TEE", "node": "DC", "period": 5, "qty": 10}]
+    body = plan_of(doc, "optimal")
+    assert body["orders"] == []
+    assert [e["detail"].split(":")[0] for e in body["exceptions"]] == ["MOQ"]
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
