@@ -60,11 +60,9 @@ def minmax_orders(problem: ReplenishmentProblem) -> list[Order]:
             for n in range(N):
                 projected = int(p.on_hand[s, n]) + int(supply[s, n, :a + 1].sum()) \
                     - int(cum_demand[s, n, a])
-                before = int(cum_demand[s, n, t - 1]) if t > 0 else 0
-                lead_demand = int(cum_demand[s, n, a]) - before
                 ss = int(p.safety_stock[s, n])
-                # projected already nets the lead-time demand; compare with safety stock
-                if projected + lead_demand >= ss + lead_demand and projected >= ss:
+                # position − lead-time demand < safety stock  ⇔  projected at arrival < ss
+                if projected >= ss:
                     continue
                 end = min(T - 1, a + R)
                 review_demand = int(cum_demand[s, n, end]) - int(cum_demand[s, n, a])
