@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ledger.errors import LedgerError, NotFound, UnknownSku
+from ledger.errors import InsufficientStock, LedgerError, NotFound, UnknownSku
 from ledger.models import (
     Channel, ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
     Sku, utcnow,
@@ -119,28 +119,57 @@ class RoutingJob:
     lines: list[tuple[OrderLine, int]]
 
 
+OPTIMISTIC_ATTEMPTS = 3
+
+
 def route_and_reserve(session: Session, jobs: list[RoutingJob], router: Router,
-                      settings: RoutingSettings, actor: str) -> dict:
-    """Route ``jobs`` on current ATP and reserve the plan, in the caller's transaction."""
+                      settings: RoutingSettings, actor: str, *, fresh: bool = False) -> dict:
+    """Route ``jobs`` on current ATP and reserve the plan, in the caller's transaction.
+
+    Optimistic first: ATP is read without locks, and the reservations are
+    conditional updates, so orders for different stock never wait on each
+    other. If another order took the stock meanwhile, the reservations are
+    rolled back to a savepoint and the order is routed again on fresh ATP;
+    the last attempt locks the SKUs' positions (canonical order) before
+    reading, so it cannot lose. Racing orders are therefore never refused:
+    each is routed elsewhere or backordered.
+    """
     sku_ids = sorted({line.sku_id for job in jobs for line, _ in job.lines})
-    lock_positions(session, sku_ids)
     docs = [order_document(job.order, job.lines) for job in jobs]
-    problem = build_problem(session, docs, sku_ids=sku_ids,
-                            time_limit_s=settings.time_limit_s, strategy=settings.strategy,
-                            split_penalty=settings.split_penalty,
-                            default_backorder_penalty=settings.default_backorder_penalty)
-    plan = router(problem)
-    apply_plan(session, jobs, problem, plan, actor)
-    return plan
+    for attempt in range(OPTIMISTIC_ATTEMPTS + 1):
+        last = attempt == OPTIMISTIC_ATTEMPTS
+        if last:
+            lock_positions(session, sku_ids)
+        problem = build_problem(session, docs, sku_ids=sku_ids,
+                                time_limit_s=settings.time_limit_s, strategy=settings.strategy,
+                                split_penalty=settings.split_penalty,
+                                default_backorder_penalty=settings.default_backorder_penalty,
+                                fresh=fresh)
+        plan = router(problem)
+        moves = [Movement("reserve", line["sku"], line["qty"], shipment["node"],
+                          doc_type="order", doc_id=shipment["order"])
+                 for shipment in plan["shipments"] for line in shipment["lines"]]
+        try:
+            if moves:
+                with session.begin_nested():
+                    post(session, moves, actor=actor)
+        except InsufficientStock:
+            if last:
+                raise
+            continue
+        record_plan(session, jobs, problem, plan, actor)
+        return plan
+    raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
-def apply_plan(session: Session, jobs: list[RoutingJob], problem: dict, plan: dict,
-               actor: str) -> None:
+def record_plan(session: Session, jobs: list[RoutingJob], problem: dict, plan: dict,
+                actor: str) -> None:
+    """Write the plan's shipments, backorders, exceptions and status changes
+    (its reservations are already posted)."""
     by_code = {job.order.code: job for job in jobs}
     nodes = {n.code: n for n in session.scalars(select(Node))}
     lanes = {(l["node"], l["region"], l["service"]): l for l in problem["lanes"]}
     node_docs = {n["id"]: n for n in problem["nodes"]}
-    movements = []
     for shipment in plan["shipments"]:
         job = by_code[shipment["order"]]
         order = job.order
@@ -155,11 +184,7 @@ def apply_plan(session: Session, jobs: list[RoutingJob], problem: dict, plan: di
         for line in shipment["lines"]:
             order_line, _ = job.lines[line["line"]]
             row.lines.append(ShipmentLine(order_line=order_line, qty=line["qty"]))
-            movements.append(Movement("reserve", line["sku"], line["qty"], shipment["node"],
-                                      doc_type="order", doc_id=order.code))
         order.shipments.append(row)
-    if movements:
-        post(session, movements, actor=actor)
     short: dict[str, list] = {}
     for job in jobs:
         for order_line, _ in job.lines:
@@ -435,7 +460,7 @@ def reoptimize(session: Session, *, router: Router, actor: str, dry_run: bool = 
         post(session, releases, actor=actor)
     session.flush()
     jobs = [RoutingJob(o, [(l, l.qty) for l in o.lines]) for o in movable]
-    plan = route_and_reserve(session, jobs, router, settings, actor)
+    plan = route_and_reserve(session, jobs, router, settings, actor, fresh=True)
     after = {o.code: _assignment(o) for o in movable}
     back_after = sum(b["qty"] for b in plan["backorders"])
     cost_after = sum(float(s.cost) for o in movable for s in o.shipments if s.status == "planned")

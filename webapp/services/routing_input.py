@@ -8,11 +8,13 @@ which ``optimizer.routing`` parses and validates like any other input.
 from __future__ import annotations
 
 import datetime as dt
+import time
+import weakref
 from decimal import Decimal
 from typing import Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ledger.models import Channel, Lane, Node, Order, Shipment, ShipmentLine
 from ledger.queries import atp_table
@@ -66,7 +68,7 @@ def lane_documents(session: Session, regions: Iterable[str] | None = None) -> li
 def channel_policy(session: Session) -> tuple[dict, dict]:
     """(channel -> allowed node codes, channel -> backorder penalty) from master data."""
     nodes, penalties = {}, {}
-    for channel in session.scalars(select(Channel)):
+    for channel in session.scalars(select(Channel).options(selectinload(Channel.nodes))):
         if channel.nodes:
             nodes[channel.code] = [n.code for n in channel.nodes]
         if channel.backorder_penalty_per_unit is not None:
@@ -93,14 +95,43 @@ def order_document(order: Order, lines: list[tuple[object, int]] | None = None) 
     }
 
 
+MASTER_TTL_S = 5.0  # master data and node capacity use, as real-time routing sees them
+_master: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _master_data(session: Session) -> tuple[list[dict], list[dict], dict, dict]:
+    """(nodes with capacity left today, lanes, channel nodes, channel penalties).
+
+    Read at most every ``MASTER_TTL_S`` per process: these change rarely, and
+    summing today's shipments per node for every order would cost more than
+    routing it. Node capacity in real-time routing is therefore up to that
+    many seconds stale; batch re-optimisation reads it fresh.
+    """
+    engine = session.get_bind()
+    now = time.monotonic()
+    hit = _master.get(engine)
+    if hit is None or hit[0] < now:
+        channel_nodes, channel_penalty = channel_policy(session)
+        hit = (now + MASTER_TTL_S, node_documents(session), lane_documents(session),
+               channel_nodes, channel_penalty)
+        _master[engine] = hit
+    return hit[1], hit[2], hit[3], hit[4]
+
+
 def build_problem(session: Session, order_docs: list[dict], *, sku_ids: list[int] | None,
                   time_limit_s: float, strategy: str = "optimal",
-                  split_penalty: float = 0.0, default_backorder_penalty: float = 1000.0) -> dict:
-    channel_nodes, channel_penalty = channel_policy(session)
+                  split_penalty: float = 0.0, default_backorder_penalty: float = 1000.0,
+                  fresh: bool = False) -> dict:
+    if fresh:
+        nodes, lanes = node_documents(session), lane_documents(session)
+        channel_nodes, channel_penalty = channel_policy(session)
+    else:
+        nodes, lanes, channel_nodes, channel_penalty = _master_data(session)
+    regions = {o["region"] for o in order_docs}
     return {
-        "nodes": node_documents(session),
+        "nodes": nodes,
         "inventory": inventory_documents(session, sku_ids),
-        "lanes": lane_documents(session, {o["region"] for o in order_docs}),
+        "lanes": [l for l in lanes if l["region"] in regions],
         "orders": order_docs,
         "policy": {
             "split_penalty": split_penalty,
