@@ -128,10 +128,14 @@ def allocation_cost(problem: RoutingProblem, allocation: Iterable[tuple[int, int
     ship_cost = unit_cost = split = 0.0
     order_nodes: dict[int, set[int]] = {}
     shipped_units = np.zeros(problem.n_lines, dtype=np.int64)
+    table = _pair_table(problem)
     for line, per_node in shipped.items():
         order = int(problem.line_order[line])
         for node, qty in per_node.items():
-            unit_cost += qty * float(problem.pair_unit_cost[_pair_index(problem, order, node)])
+            p = int(table[order, node])
+            if p < 0:
+                _pair_index(problem, order, node)   # raises
+            unit_cost += qty * float(problem.pair_unit_cost[p])
             order_nodes.setdefault(order, set()).add(node)
             shipped_units[line] += qty
     for order, nodes in order_nodes.items():
