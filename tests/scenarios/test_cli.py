@@ -57,3 +57,29 @@ def test_the_shipped_examples_are_valid():
     assert [p.stem for p in examples] == ["black-friday", "dc-outage", "supplier-delay-peak"]
     for p in examples:
         assert load_scenario(p).horizon_days >= 21
+
+
+def test_stored_runs_are_listed_shown_and_compared_over_the_api(tmp_path, database_url, sessions):
+    from ledger.access import create_token
+    from ledger.db import unit_of_work
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    spec = tmp_path / "s.yaml"
+    for n, orders in enumerate((100, 300)):
+        spec.write_text(yaml.safe_dump({**SMALL, "demand": {"orders_per_day": orders},
+                                        "name": f"run-{n}", "replications": 1}))
+        assert invoke(app, ["scenario", "run", str(spec), "--out", str(tmp_path / f"r{n}")]
+                      ).exit_code == 0
+    with unit_of_work(sessions) as s:
+        _, token = create_token(s, "analyst", ["scenarios:read"])
+    c, h = app.test_client(), {"Authorization": f"Bearer {token}"}
+    runs = c.get("/api/v1/scenarios/runs", headers=h).get_json()["items"]
+    assert [r["name"] for r in runs] == ["run-1", "run-0"]
+    one = c.get(f"/api/v1/scenarios/runs/{runs[0]['id']}", headers=h).get_json()
+    assert one["summary"]["base"]["kpis"]["orders"]["mean"] > 0
+    cmp = c.get(f"/api/v1/scenarios/compare?ids={runs[1]['id']},{runs[0]['id']}",
+                headers=h).get_json()
+    orders = next(r for r in cmp["kpis"] if r["kpi"] == "orders")
+    assert orders["deltas"][0] == 0 and orders["deltas"][1] > 0
+    assert c.get("/api/v1/scenarios/compare?ids=1", headers=h).status_code == 422
+    assert c.get("/api/v1/scenarios/runs/999", headers=h).status_code == 404
+    assert c.get("/api/v1/scenarios/runs").status_code == 401

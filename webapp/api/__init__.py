@@ -16,4 +16,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from webapp.api import inventory, operations, orders  # noqa: E402,F401  (register routes on bp)
+from webapp.api import inventory, operations, orders, scenarios  # noqa: E402,F401  (register routes on bp)
