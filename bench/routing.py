@@ -3,7 +3,7 @@
     .venv/bin/python bench/routing.py [--quick] [--seed N]
 
 Each batch instance runs in its own child process so peak memory (ru_maxrss, which
-includes OR-Tools' native memory) is measured per instance. Single-order routing
+includes HiGHS's native memory) is measured per instance. Single-order routing
 is timed in process, per decision (``route_order``) and end to end (parse + route +
 JSON), on one-order problems carrying only the order's SKUs' ATP, as the service
 builds them.
