@@ -336,15 +336,14 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
 # a starting solution. highspy would give the same, but it cannot share a process with
 # OR-Tools: both ship a libhighs.so.1 (1.15 and 1.12), and whichever loads first breaks
 # the other's import. So the C API of the HiGHS library OR-Tools ships is called through
-# ctypes. HiGHS builds one thread pool per process on its first run; when a later run
-# asks for another thread count, the pool is reset first.
+# ctypes.
 
 import ctypes
 import os
 
 _lib = None
-_highs_threads_c: int | None = None
 _HIGHS_MODEL_OPTIMAL = 7
+_HIGHS_ERROR = -1
 _HIGHS_SOLUTION_FEASIBLE = 2
 
 
@@ -414,12 +413,8 @@ def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
                 upper: np.ndarray | None = None, relax: bool = False) -> HighsResult:
     """The full MIP with HiGHS for at most ``time_limit_s``, from ``start`` (solver values)
     when given: the incumbent (if any) and HiGHS's dual bound, also on a time limit."""
-    global _highs_threads_c
     lib = _highs()
     threads = max(1, int(workers))
-    if _highs_threads_c not in (None, threads):
-        lib.Highs_resetGlobalScheduler(1)   # HiGHS keeps its first thread pool otherwise
-    _highs_threads_c = threads
     if getattr(model, "_arrays", None) is None:
         model._arrays = model_arrays(model)
     a = dict(model._arrays)
@@ -458,7 +453,12 @@ def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
             nz = np.flatnonzero(start).astype(np.int32)
             vals = np.ascontiguousarray(start[nz], dtype=np.float64)
             lib.Highs_setSparseSolution(h, len(nz), _ptr(nz, i32), _ptr(vals, dbl))
-        lib.Highs_run(h)
+        if lib.Highs_run(h) == _HIGHS_ERROR:
+            # HiGHS keeps the thread pool of its first run in the process (whoever made
+            # it: OR-Tools' wrappers share this library) and refuses another thread
+            # count; reset the pool and run again.
+            lib.Highs_resetGlobalScheduler(1)
+            lib.Highs_run(h)
         model_status = lib.Highs_getModelStatus(h)
         primal = ctypes.c_int32(0)
         lib.Highs_getIntInfoValue(h, b"primal_solution_status", ctypes.byref(primal))
