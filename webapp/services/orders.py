@@ -227,7 +227,7 @@ def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
     order = _create_order(session, data, actor)
     job = RoutingJob(order, [(line, line.qty) for line in order.lines])
     plan = route_and_reserve(session, [job], router, settings, actor)
-    return order_view(session, order.code, plan_status=plan.get("status"))
+    return render_order(session, order, plan_status=plan.get("status"))
 
 
 def order_view(session: Session, code: str, *, plan_status: str | None = None) -> dict:
@@ -239,8 +239,13 @@ def order_view(session: Session, code: str, *, plan_status: str | None = None) -
             selectinload(Order.history)))
     if order is None:
         raise NotFound(f"unknown order {code!r}", field="id")
-    exceptions = session.scalars(select(ExceptionItem).where(ExceptionItem.order_code == code)
-                                 .order_by(ExceptionItem.id)).all()
+    return render_order(session, order, plan_status=plan_status)
+
+
+def render_order(session: Session, order: Order, *, plan_status: str | None = None) -> dict:
+    """The order as the API shows it, from objects already in the session."""
+    exceptions = session.scalars(select(ExceptionItem).where(
+        ExceptionItem.order_code == order.code).order_by(ExceptionItem.id)).all()
     line_index = {line.id: line for line in order.lines}
     view = {
         "id": order.code, "status": order.status, "channel": order.channel.code,
