@@ -41,7 +41,7 @@ from ledger.audit import audit  # noqa: E402
 from ledger.db import make_engine, read_only, session_factory, unit_of_work  # noqa: E402
 from ledger.migrate import upgrade  # noqa: E402
 from ledger.models import (  # noqa: E402
-    Lane, Shipment, ShipmentLine, OrderLine, Sku, StockPosition, Channel)
+    Channel, Lane, Shipment, ShipmentLine, Sku, StockPosition)
 
 
 def free_port() -> int:

@@ -52,7 +52,6 @@ def restrict(p: ReplenishmentProblem, skus: np.ndarray, sup_left: np.ndarray,
 def solve_chunked(p: ReplenishmentProblem, *, deadline: float, workers: int, seed: int):
     """(orders, bound, lp_seconds) within the deadline."""
     S, N, T = p.shape
-    U = len(p.supplier_ids)
     start = time.perf_counter()
     bound = 0.0
     if LP_TIME_SHARE > 0:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from ledger.db import read_only
 from ledger.errors import NotFound

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
 
 import click
 
 from optimizer.routing import (RoutingInputError, explain_plan, parse_problem, solve,
                                validate_plan)
-
-EXIT_BAD_INPUT = 2
-
-
-@contextlib.contextmanager
-def _native_stdout_to_stderr():
-    """Native solver libraries may print to file descriptor 1; keep stdout for the plan."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _fail(message: str) -> None:
-    click.echo(message, err=True)
-    raise SystemExit(EXIT_BAD_INPUT)
+from webapp.commands.solver_io import fail, native_stdout_to_stderr
 
 
 @click.command("route")
@@ -53,13 +30,13 @@ def route(input_file, output_file, strategy, time_limit_s, workers, seed, explai
     try:
         document = json.load(input_file)
     except json.JSONDecodeError as exc:
-        _fail(f"error: input is not valid JSON: {exc}")
+        fail(f"error: input is not valid JSON: {exc}")
     try:
         problem = parse_problem(document)
     except RoutingInputError as exc:
-        _fail("error: invalid routing problem\n" + "\n".join(
+        fail("error: invalid routing problem\n" + "\n".join(
             f"  {e['field']}: {e['message']}" for e in exc.errors))
-    with _native_stdout_to_stderr():
+    with native_stdout_to_stderr():
         plan = solve(problem, strategy=strategy, time_limit_s=time_limit_s, workers=workers,
                      seed=seed)
     validate_plan(problem, plan)

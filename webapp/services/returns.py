@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.errors import LedgerError, NotFound
-from ledger.models import Node, Order, OrderLine, Return, Shipment, ShipmentLine, utcnow
+from ledger.models import Node, Order, Return, Shipment, ShipmentLine, utcnow
 from ledger.movements import Movement
 from ledger.posting import post
 from webapp.services.orders import InvalidTransition
