@@ -90,8 +90,9 @@ def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_sto
                                    report_dir=str(out.resolve()))
             click.echo(f"stored as scenario run {run_id}")
         except Exception as exc:  # noqa: BLE001 - the report is written; storing is a bonus
-            click.echo(f"note: run not stored in the database ({exc.__class__.__name__}: "
-                       f"{str(exc).splitlines()[0][:120]}); use --no-store to skip", err=True)
+            click.echo(f"note: the report is written, but the run was not stored in the database "
+                       f"({exc.__class__.__name__}: {str(exc).splitlines()[0][:120]}). Is it "
+                       f"set up? Run `stockroute db upgrade`, or pass --no-store.", err=True)
 
 
 @scenario_group.command("compare")
