@@ -34,12 +34,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from ledger.audit import audit  # noqa: E402
 from ledger.db import make_engine, read_only, session_factory, unit_of_work  # noqa: E402
 from ledger.migrate import upgrade  # noqa: E402
+from bench.throwaway import throwaway_database  # noqa: E402
 from ledger.models import (  # noqa: E402
     Channel, Lane, Shipment, ShipmentLine, Sku, StockPosition)
 
@@ -128,19 +128,12 @@ def oversold(url: str) -> int:
     return int(negative) + abs(int(reserved) - int(planned)) + (0 if report.clean else 1)
 
 
-def ledger_only_rate(admin, base) -> float:
+def ledger_only_rate(base_url: str) -> float:
     """bench/ledger.py's hot-SKU reservation rate (16 clients, 10 s) in this same run."""
     from bench.ledger import HOT, ledger_client, run, setup
-    name = f"stockroute_apibench_ledger_{uuid.uuid4().hex[:8]}"
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = base.set(database=name).render_as_string(hide_password=False)
+    with throwaway_database(base_url, "stockroute_apibench_ledger") as url:
         setup(url)
         return run(ledger_client, url, HOT, 16, 10.0)
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def main() -> int:
@@ -152,12 +145,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=4)
     args = parser.parse_args()
 
-    base = make_url(args.url).set(drivername="postgresql+psycopg")
-    name = f"stockroute_apibench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), pool_size=1)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
+    with throwaway_database(args.url, "stockroute_apibench") as url:
+        return run_against(url, args)
+
+
+def run_against(url: str, args) -> int:
     server = None
     try:
         print("loading the demo world ...", flush=True)
@@ -206,7 +198,7 @@ def main() -> int:
         server = None
         bad = oversold(url)
         print(f"oversold units: {bad}")
-        ledger_rate = ledger_only_rate(admin, base)
+        ledger_rate = ledger_only_rate(args.url)
         print(f"ledger-only reservations/s (16 clients, hot SKUs): {ledger_rate:,.0f}   "
               f"orders/s as a share of it: {ok / elapsed / ledger_rate:.2f}")
         return 0 if not errors and bad == 0 else 1
@@ -214,9 +206,6 @@ def main() -> int:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from ledger import master  # noqa: E402
@@ -35,6 +34,7 @@ from ledger.errors import InsufficientStock  # noqa: E402
 from ledger.migrate import upgrade  # noqa: E402
 from ledger.movements import Movement  # noqa: E402
 from ledger.posting import post  # noqa: E402
+from bench.throwaway import throwaway_database  # noqa: E402
 
 HOT = [f"HOT-{i}" for i in range(5)]
 SPREAD = [f"SPR-{i:04d}" for i in range(1000)]
@@ -124,13 +124,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
 
-    base = make_url(args.url).set(drivername="postgresql+psycopg")
-    name = f"stockroute_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(base.render_as_string(hide_password=False), pool_size=1)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
+    with throwaway_database(args.url, "stockroute_bench") as url:
         setup(url)
         print(f"PostgreSQL, {args.clients} client processes, {args.seconds:.0f} s per run, "
               f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")
@@ -148,10 +142,6 @@ def main() -> int:
         print(f"audit: {'clean' if report.clean else f'{len(report.differences)} differences'}"
               f" over {report.positions_checked} positions")
         return 0 if report.clean else 1
-    finally:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,9 @@ The committed copies live in ``docs/schemas/``; regenerate them with
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from optimizer.schema_io import StrictOut, render, write_schemas
 
 from .plan import KINDS, STATUSES
 from .problem import ProblemIn
@@ -20,11 +17,9 @@ Status = Literal[STATUSES]  # type: ignore[valid-type]
 Kind = Literal[KINDS]       # type: ignore[valid-type]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class CostOut(_Out):
+class CostOut(StrictOut):
     purchase: float
     ordering: float
     holding: float
@@ -32,7 +27,7 @@ class CostOut(_Out):
     safety: float
 
 
-class OrderOut(_Out):
+class OrderOut(StrictOut):
     supplier: str
     sku: str
     node: str
@@ -42,7 +37,7 @@ class OrderOut(_Out):
     unit_cost: float
 
 
-class ProjectionOut(_Out):
+class ProjectionOut(StrictOut):
     sku: str
     node: str
     period: int
@@ -52,7 +47,7 @@ class ProjectionOut(_Out):
     safety_stock: int
 
 
-class ExceptionOut(_Out):
+class ExceptionOut(StrictOut):
     sku: str
     node: str
     period: int
@@ -61,7 +56,7 @@ class ExceptionOut(_Out):
     detail: str
 
 
-class PlanOut(_Out):
+class PlanOut(StrictOut):
     """The replenishment plan document (``ReplenishmentPlan.to_json()``)."""
 
     status: Status
@@ -80,12 +75,8 @@ def schema_files() -> dict[str, dict]:
             "replenishment-plan.schema.json": PlanOut.model_json_schema()}
 
 
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+__all__ = ["PlanOut", "render", "schema_files"]
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")
-    target.mkdir(parents=True, exist_ok=True)
-    for name, schema in schema_files().items():
-        (target / name).write_text(render(schema))
+    write_schemas(schema_files())

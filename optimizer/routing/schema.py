@@ -6,12 +6,9 @@ The committed copies live in ``docs/schemas/``; regenerate them with
 
 from __future__ import annotations
 
-import json
-import sys
-from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from optimizer.schema_io import StrictOut, render, write_schemas
 
 from .plan import REASONS, STATUSES
 from .problem import ProblemIn
@@ -20,24 +17,22 @@ Status = Literal[STATUSES]  # type: ignore[valid-type]
 Reason = Literal[REASONS]   # type: ignore[valid-type]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
 
 
-class CostOut(_Out):
+class CostOut(StrictOut):
     shipment: float
     unit: float
     split: float
     backorder: float
 
 
-class ShipmentLineOut(_Out):
+class ShipmentLineOut(StrictOut):
     line: int
     sku: str
     qty: int
 
 
-class ShipmentOut(_Out):
+class ShipmentOut(StrictOut):
     order: str
     node: str
     transit_days: int
@@ -45,7 +40,7 @@ class ShipmentOut(_Out):
     explanation: str | None = None
 
 
-class BackorderOut(_Out):
+class BackorderOut(StrictOut):
     order: str
     line: int
     sku: str
@@ -54,7 +49,7 @@ class BackorderOut(_Out):
     explanation: str | None = None
 
 
-class PlanOut(_Out):
+class PlanOut(StrictOut):
     """The routing plan document (``RoutingPlan.to_json()``)."""
 
     status: Status
@@ -80,12 +75,8 @@ def schema_files() -> dict[str, dict]:
             "routing-plan.schema.json": plan_schema()}
 
 
-def render(schema: dict) -> str:
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+__all__ = ["PlanOut", "render", "schema_files"]
 
 
 if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/schemas")
-    target.mkdir(parents=True, exist_ok=True)
-    for name, schema in schema_files().items():
-        (target / name).write_text(render(schema))
+    write_schemas(schema_files())

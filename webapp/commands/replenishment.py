@@ -8,21 +8,11 @@ import click
 
 from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
                                      validate_plan)
-from webapp.commands.solver_io import fail, native_stdout_to_stderr
+from webapp.commands.solver_io import fail, native_stdout_to_stderr, solver_options
 
 
 @click.command("replenish")
-@click.option("--input", "input_file", required=True, type=click.File("r"),
-              help="Replenishment problem JSON (the replenishment contract); '-' reads stdin.")
-@click.option("--output", "output_file", default="-", type=click.File("w"),
-              help="Where to write the plan JSON; stdout by default.")
-@click.option("--strategy", type=click.Choice(["optimal", "minmax"]), default=None,
-              help="Overrides policy.strategy.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.1, max=3600.0),
-              default=None, help="Seconds; overrides policy.time_limit_seconds.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Solver threads.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+@solver_options("replenishment", ("optimal", "minmax"), min_time_limit_s=0.1)
 def replenish(input_file, output_file, strategy, time_limit_s, workers, seed):
     """Plan purchase orders: read a replenishment problem, write the plan."""
     try:

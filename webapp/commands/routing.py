@@ -8,21 +8,11 @@ import click
 
 from optimizer.routing import (RoutingInputError, explain_plan, parse_problem, solve,
                                validate_plan)
-from webapp.commands.solver_io import fail, native_stdout_to_stderr
+from webapp.commands.solver_io import fail, native_stdout_to_stderr, solver_options
 
 
 @click.command("route")
-@click.option("--input", "input_file", required=True, type=click.File("r"),
-              help="Routing problem JSON (the routing contract); '-' reads stdin.")
-@click.option("--output", "output_file", default="-", type=click.File("w"),
-              help="Where to write the plan JSON; stdout by default.")
-@click.option("--strategy", type=click.Choice(["optimal", "greedy"]), default=None,
-              help="Overrides policy.strategy.")
-@click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=0.01, max=3600.0),
-              default=None, help="Seconds; overrides policy.time_limit_seconds.")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="Solver threads.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Solver random seed.")
+@solver_options("routing", ("optimal", "greedy"), min_time_limit_s=0.01)
 @click.option("--explain", is_flag=True,
               help="Add an 'explanation' to every shipment and backorder.")
 def route(input_file, output_file, strategy, time_limit_s, workers, seed, explain):

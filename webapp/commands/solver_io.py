@@ -33,3 +33,31 @@ def fail(message: str) -> None:
     """Report bad input on stderr and exit with code 2."""
     click.echo(message, err=True)
     raise SystemExit(EXIT_BAD_INPUT)
+
+
+def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s: float):
+    """The options every contract command takes: input, output, strategy, time limit,
+    workers and seed (each solve passes the last two explicitly)."""
+    options = [
+        click.option("--input", "input_file", required=True, type=click.File("r"),
+                     help=f"{contract.title()} problem JSON (the {contract} contract); "
+                          "'-' reads stdin."),
+        click.option("--output", "output_file", default="-", type=click.File("w"),
+                     help="Where to write the plan JSON; stdout by default."),
+        click.option("--strategy", type=click.Choice(list(strategies)), default=None,
+                     help="Overrides policy.strategy."),
+        click.option("--time-limit", "time_limit_s",
+                     type=click.FloatRange(min=min_time_limit_s, max=3600.0), default=None,
+                     help="Seconds; overrides policy.time_limit_seconds."),
+        click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+                     help="Solver threads."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Solver random seed."),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
