@@ -38,205 +38,257 @@ class MipResult:
     seconds: float
 
 
-class _Builder:
-    """Collects columns and rows, then fills a ModelBuilderHelper in one pass."""
+def _expand(counts: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For items i with ``counts[i]`` consecutive members from ``starts[i]``: every
+    (item, member) pair, as two arrays."""
+    counts = np.asarray(counts, dtype=np.int64)
+    item = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    member = np.asarray(starts, dtype=np.int64)[item] + (np.arange(len(item)) - first)
+    return item, member
+
+
+class _Rows:
+    """Rows collected as blocks of (local row, column, coefficient) triples."""
 
     def __init__(self) -> None:
-        self.lb: list[float] = []
-        self.ub: list[float] = []
-        self.obj: list[float] = []
-        self.integer: list[bool] = []
-        self.rows: list[tuple[float, float, list[int], list[float]]] = []
+        self.n = 0
+        self.lower: list[np.ndarray] = []
+        self.upper: list[np.ndarray] = []
+        self.rid: list[np.ndarray] = []
+        self.col: list[np.ndarray] = []
+        self.val: list[np.ndarray] = []
 
-    def var(self, ub: float, obj: float, integer: bool) -> int:
-        self.lb.append(0.0)
-        self.ub.append(float(ub))
-        self.obj.append(float(obj))
-        self.integer.append(integer)
-        return len(self.ub) - 1
+    def add(self, n_rows: int, upper, rid, col, val) -> None:
+        if n_rows == 0:
+            return
+        self.lower.append(np.full(n_rows, -np.inf))
+        self.upper.append(np.broadcast_to(np.asarray(upper, dtype=np.float64),
+                                          (n_rows,)).copy())
+        self.rid.append(np.asarray(rid, dtype=np.int64) + self.n)
+        self.col.append(np.asarray(col, dtype=np.int64))
+        self.val.append(np.broadcast_to(np.asarray(val, dtype=np.float64),
+                                        (len(self.col[-1]),)).copy())
+        self.n += n_rows
 
-    def row(self, lo: float, hi: float, idx: list[int], coef: list[float]) -> None:
-        if idx:
-            self.rows.append((lo, hi, idx, coef))
+    def grouped(self, n_groups: int, group, col, val, reach, capacity, min_terms: int):
+        """One row Σ val·col ≤ capacity per group whose terms could exceed it."""
+        group = np.asarray(group, dtype=np.int64)
+        count = np.bincount(group, minlength=n_groups)
+        total = np.bincount(group, weights=reach, minlength=n_groups)
+        capacity = np.broadcast_to(np.asarray(capacity, dtype=np.float64), (n_groups,))
+        binding = (total > capacity + 1e-9) & (count >= min_terms) & (capacity >= 0)
+        ids = np.full(n_groups, -1, dtype=np.int64)
+        ids[binding] = np.arange(int(binding.sum()))
+        keep = ids[group] >= 0
+        self.add(int(binding.sum()), capacity[binding], ids[group[keep]],
+                 np.asarray(col)[keep], np.asarray(val, dtype=np.float64)[keep]
+                 if np.ndim(val) else val)
+
+    def csr(self) -> dict:
+        if not self.n:
+            return dict(row_lower=np.zeros(0), row_upper=np.zeros(0),
+                        start=np.zeros(1, dtype=np.int32), index=np.zeros(0, dtype=np.int32),
+                        value=np.zeros(0))
+        rid = np.concatenate(self.rid)
+        order = np.argsort(rid, kind="stable")
+        start = np.zeros(self.n + 1, dtype=np.int32)
+        np.cumsum(np.bincount(rid, minlength=self.n), out=start[1:])
+        return dict(row_lower=np.concatenate(self.lower), row_upper=np.concatenate(self.upper),
+                    start=start, index=np.concatenate(self.col)[order].astype(np.int32),
+                    value=np.concatenate(self.val)[order])
 
 
 def build_model(problem: RoutingProblem) -> "Model":
-    """The batch MIP; ``decode(values)`` turns solver values into (line, node, qty) triples."""
-    b = _Builder()
-    inf = float("inf")
-    n_nodes = problem.n_nodes
-    stock = problem.stock
-    stock_terms: dict[tuple[int, int], tuple[list[int], list[float]]] = {}
-    stock_reach: dict[tuple[int, int], float] = {}   # most units the terms could take
-    unit_terms = [([], []) for _ in range(n_nodes)]
-    unit_reach = np.zeros(n_nodes)
-    order_terms = [([], []) for _ in range(n_nodes)]
-    x_map: list[tuple[int, int, int]] = []       # (var, line, node)
-    z_map: list[tuple[int, int, int]] = []       # (var, order, node)
-    indicators: list[int] = []                   # y and z
-    indicator_nodes: list[int] = []
-    indicator_pairs: list[int] = []
-    y_map: list[tuple[int, int, int]] = []       # (var, order, node)
-    s_map: list[tuple[int, int]] = []            # (var, order)
-    offset = 0.0
+    """The batch MIP, built with array operations (no loop over orders or lines)."""
+    p = problem
+    n_orders, n_lines, n_nodes = p.n_orders, p.n_lines, p.n_nodes
+    n_skus = p.stock.shape[1]
+    stock = np.asarray(p.stock, dtype=np.int64)
+    pen = np.asarray(p.order_penalty, dtype=np.float64)
+    sc = np.asarray(p.order_ship_complete, dtype=bool)
+    max_ship = np.asarray(p.order_max_shipments, dtype=np.int64)
+    line_order = np.asarray(p.line_order, dtype=np.int64)
+    line_sku = np.asarray(p.line_sku, dtype=np.int64)
+    qty = np.asarray(p.line_qty, dtype=np.int64)
+    pair_node = np.asarray(p.pair_node, dtype=np.int64)
+    ship_cost = np.asarray(p.pair_ship_cost, dtype=np.float64)
+    unit_cost = np.asarray(p.pair_unit_cost, dtype=np.float64)
+    cap_u = np.asarray(p.cap_units, dtype=np.int64)
+    cap_o = np.asarray(p.cap_orders, dtype=np.int64)
+    pair_counts = np.diff(np.asarray(p.order_pair_start, dtype=np.int64))
+    pair_order = np.repeat(np.arange(n_orders, dtype=np.int64), pair_counts)
+    offset = float((qty * pen[line_order]).sum())
 
-    def add_stock(n: int, k: int, v: int, c: float, reach: float) -> None:
-        terms = stock_terms.setdefault((n, k), ([], []))
-        terms[0].append(v)
-        terms[1].append(c)
-        stock_reach[(n, k)] = stock_reach.get((n, k), 0.0) + reach
-        unit_reach[n] += reach
+    # Split-allowed orders: x per (line, pair) where the node holds the SKU and a unit
+    # there costs less than the penalty; y per pair with at least one x.
+    c_line, c_pair = _expand(pair_counts[line_order],
+                             np.asarray(p.order_pair_start[:-1], dtype=np.int64)[line_order])
+    c_order, c_node = line_order[c_line], pair_node[c_pair]
+    c_stock = stock[c_node, line_sku[c_line]]
+    keep = (~sc[c_order] & (unit_cost[c_pair] < pen[c_order]) & (cap_o[c_node] != 0)
+            & (cap_u[c_node] != 0) & (c_stock > 0) & (qty[c_line] > 0))
+    x_line, x_pair, x_node = c_line[keep], c_pair[keep], c_node[keep]
+    x_order, x_sku = c_order[keep], line_sku[x_line]
+    x_ub = np.minimum(qty[x_line], c_stock[keep])
+    x_ub = np.where(cap_u[x_node] >= 0, np.minimum(x_ub, cap_u[x_node]), x_ub)
+    x_obj = unit_cost[x_pair] - pen[x_order]
+    y_pair, x_y = np.unique(x_pair, return_inverse=True)
+    y_order, y_node = pair_order[y_pair], pair_node[y_pair]
 
-    for o in range(problem.n_orders):
-        pen = float(problem.order_penalty[o])
-        lines = problem.lines_of(o)
-        offset += pen * float(problem.line_qty[lines.start:lines.stop].sum())
-        pairs = problem.pairs_of(o)
-        if problem.order_ship_complete[o]:
-            need: dict[int, int] = {}
-            for l in lines:
-                need[int(problem.line_sku[l])] = need.get(int(problem.line_sku[l]), 0) + int(
-                    problem.line_qty[l])
-            total = sum(need.values())
-            zs = []
-            for p in pairs:
-                n = int(problem.pair_node[p])
-                cost = float(problem.pair_ship_cost[p] + problem.pair_unit_cost[p] * total)
-                if total == 0 or cost >= pen * total or problem.cap_orders[n] == 0:
-                    continue
-                if 0 <= problem.cap_units[n] < total:
-                    continue
-                if any(stock[n, k] < q for k, q in need.items()):
-                    continue
-                z = b.var(1, cost - pen * total, True)
-                zs.append(z)
-                indicators.append(z)
-                indicator_nodes.append(n)
-                indicator_pairs.append(p)
-                z_map.append((z, o, n))
-                for k, q in need.items():
-                    add_stock(n, k, z, q, q)
-                unit_terms[n][0].append(z)
-                unit_terms[n][1].append(total)
-                order_terms[n][0].append(z)
-                order_terms[n][1].append(1.0)
-            if len(zs) > 1:
-                b.row(-inf, 1.0, zs, [1.0] * len(zs))
-            continue
-        ys = []
-        line_terms: dict[int, list[int]] = {}
-        for p in pairs:
-            n = int(problem.pair_node[p])
-            unit = float(problem.pair_unit_cost[p])
-            if unit >= pen or problem.cap_orders[n] == 0 or problem.cap_units[n] == 0:
-                continue
-            cands = [l for l in lines if stock[n, problem.line_sku[l]] > 0
-                     and problem.line_qty[l] > 0]
-            if not cands:
-                continue
-            y = b.var(1, float(problem.pair_ship_cost[p]), True)
-            ys.append(y)
-            indicators.append(y)
-            indicator_nodes.append(n)
-            indicator_pairs.append(p)
-            y_map.append((y, o, n))
-            cap = problem.cap_units[n]
-            for l in cands:
-                k = int(problem.line_sku[l])
-                ub = min(int(problem.line_qty[l]), int(stock[n, k]))
-                if cap >= 0:
-                    ub = min(ub, int(cap))
-                x = b.var(ub, unit - pen, True)
-                x_map.append((x, l, n))
-                line_terms.setdefault(l, []).append(x)
-                b.row(-inf, 0.0, [x, y], [1.0, -float(ub)])
-                add_stock(n, k, x, 1.0, ub)
-                unit_terms[n][0].append(x)
-                unit_terms[n][1].append(1.0)
-            order_terms[n][0].append(y)
-            order_terms[n][1].append(1.0)
-        for l, xs in line_terms.items():
-            if len(xs) > 1:
-                b.row(-inf, float(problem.line_qty[l]), xs, [1.0] * len(xs))
-        limit = int(problem.order_max_shipments[o])
-        if limit and len(ys) > limit:
-            b.row(-inf, float(limit), ys, [1.0] * len(ys))
-        if problem.split_penalty > 0 and len(ys) > 1:
-            s = b.var(max(0, len(ys) - 1), problem.split_penalty, False)
-            s_map.append((s, o))
-            b.row(-inf, 1.0, ys + [s], [1.0] * len(ys) + [-1.0])
+    # Ship-complete orders: z per pair that can ship the whole order (stock of every SKU,
+    # node capacities) for less than backordering it.
+    sc_line = np.flatnonzero(sc[line_order])
+    key = line_order[sc_line] * n_skus + line_sku[sc_line]
+    e_key, e_inv = np.unique(key, return_inverse=True)
+    need = np.bincount(e_inv, weights=qty[sc_line]).astype(np.int64)
+    e_order, e_sku = e_key // n_skus, e_key % n_skus
+    total = np.bincount(line_order[sc_line], weights=qty[sc_line],
+                        minlength=n_orders).astype(np.int64)
+    e_count = np.bincount(e_order, minlength=n_orders)
+    e_start = np.cumsum(e_count) - e_count
+    sc_pair = np.flatnonzero(sc[pair_order])
+    so, sn = pair_order[sc_pair], pair_node[sc_pair]
+    z_cost = ship_cost[sc_pair] + unit_cost[sc_pair] * total[so]
+    ok = ((total[so] > 0) & (z_cost < pen[so] * total[so]) & (cap_o[sn] != 0)
+          & ~((cap_u[sn] >= 0) & (cap_u[sn] < total[so])))
+    t_pair, t_entry = _expand(e_count[so], e_start[so])
+    short = stock[sn[t_pair], e_sku[t_entry]] < need[t_entry]
+    ok &= np.bincount(t_pair[short], minlength=len(sc_pair)) == 0
+    z_pair = sc_pair[ok]
+    z_order, z_node = pair_order[z_pair], pair_node[z_pair]
+    z_obj = z_cost[ok] - pen[z_order] * total[z_order]
+    z_index = np.full(len(sc_pair), -1, dtype=np.int64)
+    z_index[ok] = np.arange(len(z_pair))
+    t_keep = (z_index[t_pair] >= 0) & (need[t_entry] > 0)
+    t_z, t_entry = z_index[t_pair[t_keep]], t_entry[t_keep]
 
-    for (n, k), (vars_, coefs) in stock_terms.items():
-        if stock_reach[(n, k)] > stock[n, k] and len(vars_) > 1:
-            b.row(-inf, float(stock[n, k]), vars_, coefs)
-    for n in range(n_nodes):
-        for cap, reach, (vars_, coefs) in (
-                (problem.cap_units[n], unit_reach[n], unit_terms[n]),
-                (problem.cap_orders[n], len(order_terms[n][0]), order_terms[n])):
-            if cap >= 0 and reach > cap and vars_:
-                b.row(-inf, float(cap), vars_, coefs)
+    # Columns: y, x, z, then s (shipments beyond the first, when splitting costs).
+    n_y, n_x, n_z = len(y_pair), len(x_line), len(z_pair)
+    y_count = np.bincount(y_order, minlength=n_orders)
+    s_order = (np.flatnonzero(y_count > 1) if p.split_penalty > 0
+               else np.zeros(0, dtype=np.int64))
+    n_s = len(s_order)
+    X, Z, S = n_y, n_y + n_x, n_y + n_x + n_z
+    n_col = S + n_s
+    cost = np.concatenate([ship_cost[y_pair], x_obj, z_obj,
+                           np.full(n_s, float(p.split_penalty))])
+    upper = np.concatenate([np.ones(n_y), x_ub.astype(np.float64), np.ones(n_z),
+                            (y_count[s_order] - 1).astype(np.float64)])
+    integrality = np.concatenate([np.ones(n_y + n_x + n_z, dtype=np.int32),
+                                  np.zeros(n_s, dtype=np.int32)])
+    var_order = np.concatenate([y_order, x_order, z_order, s_order])
+
+    rows = _Rows()
+    xs = np.arange(n_x, dtype=np.int64)
+    # x ≤ ub · y
+    rows.add(n_x, 0.0, np.repeat(xs, 2), np.column_stack([X + xs, x_y]).ravel(),
+             np.column_stack([np.ones(n_x), -x_ub.astype(np.float64)]).ravel())
+    # Σ x of a line ≤ its quantity (only lines with several candidate nodes)
+    rows.grouped(n_lines, x_line, X + xs, 1.0, np.full(n_x, np.inf), qty, 2)
+    # one z per ship-complete order
+    rows.grouped(n_orders, z_order, Z + np.arange(n_z), 1.0, np.full(n_z, np.inf), 1.0, 2)
+    # Σ y ≤ max shipments
+    limit = np.where(max_ship > 0, max_ship, n_nodes + 1)
+    rows.grouped(n_orders, y_order, np.arange(n_y), 1.0, np.ones(n_y), limit, 1)
+    # Σ y − s ≤ 1
+    s_ids = np.full(n_orders, -1, dtype=np.int64)
+    s_ids[s_order] = np.arange(n_s)
+    in_s = s_ids[y_order] >= 0
+    rows.add(n_s, 1.0, np.concatenate([s_ids[y_order[in_s]], np.arange(n_s)]),
+             np.concatenate([np.flatnonzero(in_s), S + np.arange(n_s)]),
+             np.concatenate([np.ones(int(in_s.sum())), -np.ones(n_s)]))
+    # stock per (node, SKU), units and shipments per node, where they can bind
+    rows.grouped(n_nodes * n_skus,
+                 np.concatenate([x_node * n_skus + x_sku,
+                                 z_node[t_z] * n_skus + e_sku[t_entry]]),
+                 np.concatenate([X + xs, Z + t_z]),
+                 np.concatenate([np.ones(n_x), need[t_entry].astype(np.float64)]),
+                 np.concatenate([x_ub, need[t_entry]]).astype(np.float64),
+                 stock.ravel().astype(np.float64), 2)
+    rows.grouped(n_nodes, np.concatenate([x_node, z_node]), np.concatenate(
+        [X + xs, Z + np.arange(n_z)]), np.concatenate([np.ones(n_x), total[z_order]]),
+        np.concatenate([x_ub, total[z_order]]).astype(np.float64),
+        np.where(cap_u >= 0, cap_u, -1).astype(np.float64), 1)
+    rows.grouped(n_nodes, np.concatenate([y_node, z_node]),
+                 np.concatenate([np.arange(n_y), Z + np.arange(n_z)]), 1.0,
+                 np.ones(n_y + n_z), np.where(cap_o >= 0, cap_o, -1).astype(np.float64), 1)
+    arrays = dict(cost=cost, lower=np.zeros(n_col), upper=upper, integrality=integrality,
+                  **rows.csr())
+
+    line_start = np.asarray(p.order_line_start, dtype=np.int64)
 
     def decode(values: np.ndarray) -> list[tuple[int, int, int]]:
-        out = []
-        for x, l, n in x_map:
-            q = int(round(values[x]))
-            if q > 0:
-                out.append((l, n, q))
-        for z, o, n in z_map:
-            if values[z] > 0.5:
-                out.extend((l, n, int(problem.line_qty[l])) for l in problem.lines_of(o))
+        q = np.rint(values[X:Z]).astype(np.int64)
+        on = q > 0
+        out = list(zip(x_line[on].tolist(), x_node[on].tolist(), q[on].tolist()))
+        chosen = np.flatnonzero(values[Z:S] > 0.5)
+        if len(chosen):
+            zo, zl = _expand(line_start[z_order[chosen] + 1] - line_start[z_order[chosen]],
+                             line_start[z_order[chosen]])
+            out.extend(zip(zl.tolist(), z_node[chosen][zo].tolist(), qty[zl].tolist()))
         return out
 
     def encode(allocation) -> np.ndarray:
         """Solver values of a plan (a starting solution); pairs outside the model are
         left out, so a plan using them gives an infeasible start that HiGHS ignores."""
-        values = np.zeros(len(b.ub))
-        shipped: dict[tuple[int, int], int] = {}
-        for l, n, q in allocation:
-            shipped[(int(l), int(n))] = shipped.get((int(l), int(n)), 0) + int(q)
-        ships: dict[int, set[int]] = {}
-        for x, l, n in x_map:
-            q = shipped.get((l, n), 0)
-            if q:
-                values[x] = q
-        for (l, n), q in shipped.items():
-            if q:
-                ships.setdefault(int(problem.line_order[l]), set()).add(n)
-        for y, o, n in y_map:
-            if n in ships.get(o, ()):
-                values[y] = 1.0
-        for z, o, n in z_map:
-            lines = problem.lines_of(o)
-            if len(lines) and all(shipped.get((l, n), 0) for l in lines):
-                values[z] = 1.0
-        for s, o in s_map:
-            values[s] = max(0, len(ships.get(o, ())) - 1)
+        values = np.zeros(n_col)
+        if not len(allocation):
+            return values
+        a = np.asarray(allocation, dtype=np.int64).reshape(-1, 3)
+        a = a[a[:, 2] > 0]
+        keys, inv = np.unique(a[:, 0] * n_nodes + a[:, 1], return_inverse=True)
+        shipped = np.bincount(inv, weights=a[:, 2]).astype(np.int64)
+
+        def lookup(k: np.ndarray) -> np.ndarray:
+            pos = np.minimum(np.searchsorted(keys, k), len(keys) - 1)
+            return np.where(keys[pos] == k, shipped[pos], 0)
+
+        values[X:Z] = lookup(x_line * n_nodes + x_node)
+        k_line, k_node = keys // n_nodes, keys % n_nodes
+        ships = np.unique(line_order[k_line] * n_nodes + k_node)   # (order, node) shipping
+        pos = np.minimum(np.searchsorted(ships, y_order * n_nodes + y_node), len(ships) - 1)
+        values[:X] = ships[pos] == y_order * n_nodes + y_node
+        n_lines_of = np.diff(line_start)
+        full = np.bincount(np.searchsorted(ships, line_order[k_line] * n_nodes + k_node),
+                           minlength=len(ships))    # lines of (order, node) shipped
+        zk = z_order * n_nodes + z_node
+        zpos = np.minimum(np.searchsorted(ships, zk), len(ships) - 1)
+        values[Z:S] = (ships[zpos] == zk) & (full[zpos] == n_lines_of[z_order])
+        values[S:] = np.maximum(0, np.bincount(ships // n_nodes,
+                                               minlength=n_orders)[s_order] - 1)
         return values
 
-    return Model(b, decode, offset, np.asarray(indicators, dtype=np.int64),
-                 np.asarray(indicator_nodes, dtype=np.int64),
-                 np.asarray(indicator_pairs, dtype=np.int64), encode)
+    indicators = np.concatenate([np.arange(n_y), Z + np.arange(n_z)]).astype(np.int64)
+    return Model(arrays, decode, offset, indicators, np.concatenate([y_node, z_node]),
+                 np.concatenate([y_pair, z_pair]).astype(np.int64), encode, var_order)
 
 
 @dataclass
 class Model:
-    """The built MIP and what is needed to read a solution back."""
+    """The built MIP (CSR arrays, as HiGHS takes them) and what is needed to read a
+    solution back."""
 
-    builder: _Builder
+    arrays: dict            # cost, lower, upper, integrality, row_lower/upper, start, index, value
     decode: object          # values -> [(line, node, qty)]
     offset: float           # Σ qty · penalty, the cost of shipping nothing
     indicator_vars: np.ndarray  # shipment indicators (y and z)
     indicator_nodes: np.ndarray  # the node of each indicator
     indicator_pairs: np.ndarray  # the eligible (order, node) pair of each indicator
     encode: object = None   # allocation -> solver values (a starting solution)
+    var_order: np.ndarray | None = None   # the order each variable belongs to
+
+    @property
+    def cost(self) -> np.ndarray:
+        return self.arrays["cost"]
 
     @property
     def n_variables(self) -> int:
-        return len(self.builder.ub)
+        return len(self.arrays["cost"])
 
     @property
     def n_constraints(self) -> int:
-        return len(self.builder.rows)
+        return len(self.arrays["row_lower"])
 
 
 FULL_MIP_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
@@ -313,8 +365,8 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     if left > 0.3:
         values = lp.values[ind]
         settled = np.abs(values - np.round(values)) <= 1e-6
-        lower = np.asarray(model.builder.lb, dtype=np.float64).copy()
-        upper = np.asarray(model.builder.ub, dtype=np.float64).copy()
+        lower = model.arrays["lower"].copy()
+        upper = model.arrays["upper"].copy()
         lower[ind[settled]] = upper[ind[settled]] = np.round(values[settled])
         start_values = model.encode(best_alloc)
         if np.any(start_values[ind[settled]] != np.round(values[settled])):
@@ -388,25 +440,6 @@ class HighsResult:
     optimal: bool               # HiGHS proved the incumbent optimal (to the gap asked)
 
 
-def model_arrays(model: Model) -> dict:
-    """The model as CSR arrays (rowwise), as HiGHS takes it."""
-    b = model.builder
-    n_rows = len(b.rows)
-    lens = np.fromiter((len(r[2]) for r in b.rows), dtype=np.int64, count=n_rows)
-    start = np.zeros(n_rows + 1, dtype=np.int32)
-    np.cumsum(lens, out=start[1:])
-    nnz = int(start[-1])
-    return dict(
-        cost=np.asarray(b.obj, dtype=np.float64), lower=np.asarray(b.lb, dtype=np.float64),
-        upper=np.asarray(b.ub, dtype=np.float64),
-        row_lower=np.fromiter((r[0] for r in b.rows), dtype=np.float64, count=n_rows),
-        row_upper=np.fromiter((r[1] for r in b.rows), dtype=np.float64, count=n_rows),
-        start=start,
-        index=np.fromiter((v for r in b.rows for v in r[2]), dtype=np.int32, count=nnz),
-        value=np.fromiter((c for r in b.rows for c in r[3]), dtype=np.float64, count=nnz),
-        integrality=np.asarray(b.integer, dtype=np.int32))
-
-
 def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
                 relative_gap: float = 1e-4, start: np.ndarray | None = None,
                 options: dict | None = None, lower: np.ndarray | None = None,
@@ -415,9 +448,7 @@ def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
     when given: the incumbent (if any) and HiGHS's dual bound, also on a time limit."""
     lib = _highs()
     threads = max(1, int(workers))
-    if getattr(model, "_arrays", None) is None:
-        model._arrays = model_arrays(model)
-    a = dict(model._arrays)
+    a = dict(model.arrays)
     if lower is not None:
         a["lower"] = np.ascontiguousarray(lower, dtype=np.float64)
     if upper is not None:

@@ -40,7 +40,7 @@ def test_warm_start_encodes_the_plan_at_its_cost():
     model = build_model(problem)
     greedy = greedy_allocation(problem)
     values = model.encode(greedy)
-    cost = float(np.dot(model.builder.obj, values)) + model.offset
+    cost = float(np.dot(model.cost, values)) + model.offset
     assert abs(cost - allocation_cost(problem, greedy).total) <= 1e-6 * max(1.0, cost)
     assert sorted(model.decode(values)) == sorted(greedy)
 
