@@ -14,9 +14,14 @@ from .problem import RoutingProblem
 
 
 def simple_lower_bound(problem: RoutingProblem) -> float:
-    """A proven lower bound: each order either ships nothing (all units pay the penalty) or
-    pays at least its cheapest shipment, and each unit at least the cheaper of its penalty
-    and the cheapest per-unit cost of an eligible node holding its SKU."""
+    """A proven lower bound: the sum of ``order_lower_bounds``."""
+    return float(order_lower_bounds(problem).sum())
+
+
+def order_lower_bounds(problem: RoutingProblem) -> np.ndarray:
+    """Per order, the least it can cost: it either ships nothing (all units pay the
+    penalty) or pays at least its cheapest shipment, and each unit at least the cheaper of
+    its penalty and the cheapest per-unit cost of an eligible node holding its SKU."""
     n_orders, n_lines = problem.n_orders, problem.n_lines
     line_order = np.asarray(problem.line_order, dtype=np.int64)
     qty = np.asarray(problem.line_qty, dtype=np.float64)
@@ -38,7 +43,7 @@ def simple_lower_bound(problem: RoutingProblem) -> float:
     pair_order = np.repeat(np.arange(n_orders), counts)
     np.minimum.at(min_ship, pair_order, problem.pair_ship_cost)
     some += min_ship
-    return float(np.where(counts > 0, np.minimum(nothing, some), nothing).sum())
+    return np.where(counts > 0, np.minimum(nothing, some), nothing)
 
 
 class _State:

@@ -96,26 +96,24 @@ class _Neighbourhoods:
 
 
 def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float,
-            guide: np.ndarray | None, *, deadline: float, seed: int,
+            floor: np.ndarray, *, deadline: float, seed: int,
             stop: threading.Event | None = None) -> LnsResult:
     """LNS from the plan ``values`` (solver values, cost ``objective``) until ``deadline``.
-    ``guide``: the LP relaxation's values, whose per-order cost sets the regret."""
+    ``floor``: per order, what it could cost in the model's terms (its share of the LP
+    relaxation, or its own lower bound); an order's regret is its cost above it."""
     from .model import highs_solve
 
     var_order = model.var_order
     cost = model.cost
     integral = model.arrays["integrality"] == 1
     n_orders = problem.n_orders
-    floor = (np.bincount(var_order, weights=cost * guide, minlength=n_orders)
-             if guide is not None else None)
     hoods = _Neighbourhoods(problem, seed)
     values = values.copy()
     size, steps, better = START_FREE, 0, 0
     while time.perf_counter() < deadline - 0.05 and not (stop and stop.is_set()):
         steps += 1
         current = np.bincount(var_order, weights=cost * values, minlength=n_orders)
-        regret = (np.maximum(current - floor, 0.0) if floor is not None
-                  else np.maximum(current, 0.0)) + 1e-3
+        regret = np.maximum(current - floor, 0.0) + 1e-3
         free_orders = hoods.pick(regret, min(size, n_orders))
         free = free_orders[var_order]
         sub, cols = submodel(model, free, values)

@@ -1,0 +1,92 @@
+"""Large-neighbourhood search: sub-models fix the rest of the plan exactly, every step
+keeps the plan valid, and it improves on greedy."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from optimizer.routing import parse_problem, solve, validate_plan
+from optimizer.routing.generate import generate_problem
+from optimizer.routing.greedy import greedy_allocation, order_lower_bounds, simple_lower_bound
+from optimizer.routing.lns import improve, submodel
+from optimizer.routing.model import build_model, highs_solve
+from optimizer.routing.plan import allocation_cost, make_plan
+
+
+def _problem(orders=300, nodes=8, skus=100, seed=11):
+    return parse_problem(generate_problem(orders, nodes, skus, seed=seed))
+
+
+def _feasible(model, values) -> bool:
+    a = model.arrays
+    activity = np.bincount(model.row_of_nonzero, weights=a["value"] * values[a["index"]],
+                           minlength=model.n_constraints)
+    integral = a["integrality"] == 1
+    return bool(np.all(activity <= a["row_upper"] + 1e-6)
+                and np.all(values >= a["lower"] - 1e-9) and np.all(values <= a["upper"] + 1e-9)
+                and np.all(np.abs(values[integral] - np.rint(values[integral])) <= 1e-6))
+
+
+def test_submodel_solution_completes_a_valid_plan_at_its_cost():
+    problem = _problem()
+    model = build_model(problem)
+    values = model.encode(greedy_allocation(problem))
+    rng = np.random.default_rng(0)
+    free_orders = rng.random(problem.n_orders) < 0.3
+    free = free_orders[model.var_order]
+    sub, cols = submodel(model, free, values)
+    assert 0 < sub.n_variables == int(free.sum())
+    res = highs_solve(sub, time_limit_s=30, workers=1, seed=0, relative_gap=0.0,
+                      start=values[cols])
+    assert res.optimal
+    combined = values.copy()
+    combined[cols] = np.rint(res.values)
+    assert _feasible(model, combined)
+    assert float(model.cost @ combined) + model.offset == pytest.approx(res.objective)
+    # the sub-MIP's optimum is never worse than the plan it started from
+    assert res.objective <= float(model.cost @ values) + model.offset + 1e-6
+    plan = make_plan(problem, model.decode(combined), status="feasible", bound=0.0,
+                     solve_seconds=0.0)
+    validate_plan(problem, plan)
+
+
+def test_search_improves_greedy_and_keeps_the_plan_valid():
+    problem = _problem(orders=600, nodes=8, skus=150, seed=12)
+    model = build_model(problem)
+    greedy = greedy_allocation(problem)
+    start = model.encode(greedy)
+    start_cost = allocation_cost(problem, greedy).total
+    penalties = np.bincount(problem.line_order, weights=problem.line_qty
+                            * problem.order_penalty[problem.line_order],
+                            minlength=problem.n_orders)
+    found = improve(problem, model, start, start_cost, order_lower_bounds(problem) - penalties,
+                    deadline=time.perf_counter() + 3.0, seed=0)
+    assert found.steps > 0
+    assert found.improvements > 0
+    assert found.objective < start_cost * 0.99      # greedy is 15-20% above optimal here
+    assert _feasible(model, found.values)
+    allocation = model.decode(found.values)
+    assert allocation_cost(problem, allocation).total == pytest.approx(found.objective)
+    validate_plan(problem, make_plan(problem, allocation, status="feasible", bound=0.0,
+                                     solve_seconds=0.0))
+
+
+def test_order_lower_bounds_sum_to_the_simple_bound():
+    problem = _problem(orders=200, seed=13)
+    per_order = order_lower_bounds(problem)
+    assert per_order.shape == (problem.n_orders,)
+    assert per_order.sum() == pytest.approx(simple_lower_bound(problem))
+
+
+def test_a_wave_too_big_for_the_lp_still_improves_on_greedy_within_its_limit():
+    problem = _problem(orders=6000, nodes=8, skus=500, seed=1)
+    greedy = solve(problem, strategy="greedy", workers=1, seed=0)
+    started = time.perf_counter()
+    plan = solve(problem, strategy="optimal", time_limit_s=2.0, workers=1, seed=0)
+    assert time.perf_counter() - started <= 2.6
+    validate_plan(problem, plan)
+    assert plan.objective < greedy.objective
+    assert plan.bound <= plan.objective
