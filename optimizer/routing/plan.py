@@ -124,24 +124,22 @@ def allocation_matrix(problem: RoutingProblem,
 
 def allocation_cost(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]]) -> Cost:
     """The contract's cost model applied to an allocation (index form)."""
-    shipped = allocation_matrix(problem, allocation)
-    ship_cost = unit_cost = split = 0.0
-    order_nodes: dict[int, set[int]] = {}
-    shipped_units = np.zeros(problem.n_lines, dtype=np.int64)
-    table = _pair_table(problem)
-    for line, per_node in shipped.items():
-        order = int(problem.line_order[line])
-        for node, qty in per_node.items():
-            p = int(table[order, node])
-            if p < 0:
-                _pair_index(problem, order, node)   # raises
-            unit_cost += qty * float(problem.pair_unit_cost[p])
-            order_nodes.setdefault(order, set()).add(node)
-            shipped_units[line] += qty
-    for order, nodes in order_nodes.items():
-        ship_cost += sum(float(problem.pair_ship_cost[_pair_index(problem, order, n)])
-                         for n in nodes)
-        split += problem.split_penalty * (len(nodes) - 1)
+    a = np.array(allocation if isinstance(allocation, (list, tuple)) else list(allocation),
+                 dtype=np.int64).reshape(-1, 3)
+    a = a[a[:, 2] != 0]
+    lines, nodes, qty = a[:, 0], a[:, 1], a[:, 2]
+    orders = np.asarray(problem.line_order, dtype=np.int64)[lines]
+    pairs = _pair_table(problem)[orders, nodes]
+    if np.any(pairs < 0):
+        bad = int(np.flatnonzero(pairs < 0)[0])
+        _pair_index(problem, int(orders[bad]), int(nodes[bad]))   # raises
+    unit_cost = float(np.dot(qty, problem.pair_unit_cost[pairs]))
+    used = np.unique(pairs)
+    ship_cost = float(problem.pair_ship_cost[used].sum())
+    pair_order = np.repeat(np.arange(problem.n_orders), np.diff(problem.order_pair_start))
+    per_order = np.bincount(pair_order[used], minlength=problem.n_orders)
+    split = float(problem.split_penalty * np.maximum(per_order - 1, 0).sum())
+    shipped_units = np.bincount(lines, weights=qty, minlength=problem.n_lines)
     missing = problem.line_qty - shipped_units
     backorder = float(np.dot(missing, problem.order_penalty[problem.line_order]))
     return Cost(ship_cost, unit_cost, split, backorder)
