@@ -148,21 +148,22 @@ def allocation_cost(problem: RoutingProblem, allocation: Iterable[tuple[int, int
 class _Residual:
     """Stock and capacity left after a plan, for backorder reasons."""
 
-    def __init__(self, problem: RoutingProblem, shipped: dict[int, dict[int, int]]):
+    def __init__(self, problem: RoutingProblem, allocation: tuple[tuple[int, int, int], ...]):
         self.stock = problem.stock.copy()
         big = np.iinfo(np.int64).max // 4
         self.units = np.where(problem.cap_units < 0, big, problem.cap_units).astype(np.int64)
         self.orders = np.where(problem.cap_orders < 0, big, problem.cap_orders).astype(np.int64)
+        a = np.array(allocation, dtype=np.int64).reshape(-1, 3)
+        lines, nodes, qty = a[:, 0], a[:, 1], a[:, 2]
+        orders = np.asarray(problem.line_order, dtype=np.int64)[lines]
+        np.subtract.at(self.stock, (nodes, np.asarray(problem.line_sku)[lines]), qty)
+        np.subtract.at(self.units, nodes, qty)
+        pairs = np.unique(orders * problem.n_nodes + nodes)
+        np.subtract.at(self.orders, pairs % problem.n_nodes, 1)
         self.order_nodes: dict[int, set[int]] = {}
-        for line, per_node in shipped.items():
-            order, sku = int(problem.line_order[line]), int(problem.line_sku[line])
-            for node, qty in per_node.items():
-                self.stock[node, sku] -= qty
-                self.units[node] -= qty
-                self.order_nodes.setdefault(order, set()).add(node)
-        for nodes in self.order_nodes.values():
-            for node in nodes:
-                self.orders[node] -= 1
+        for key in pairs.tolist():
+            self.order_nodes.setdefault(key // problem.n_nodes, set()).add(
+                key % problem.n_nodes)
 
 
 def backorder_reason(problem: RoutingProblem, residual: _Residual, line: int) -> str:
@@ -203,7 +204,9 @@ def make_plan(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]
     """Turn an allocation into the plan: cost terms, shipments, backorders with reasons."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    allocation = tuple((int(l), int(n), int(q)) for l, n, q in allocation if q)
+    a = np.array(allocation if isinstance(allocation, (list, tuple)) else list(allocation),
+                 dtype=np.int64).reshape(-1, 3)
+    allocation = tuple(map(tuple, a[a[:, 2] != 0].tolist()))
     shipped = allocation_matrix(problem, allocation)
     cost = allocation_cost(problem, allocation)
     cost = Cost(*(round(v, _DIGITS) for v in (cost.shipment, cost.unit, cost.split,
@@ -226,7 +229,7 @@ def make_plan(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]
                  int(problem.pair_transit_days[_pair_index(problem, o, n)]), tuple(lines))
         for (o, n), lines in sorted(by_order_node.items())
     )
-    residual = _Residual(problem, shipped)
+    residual = _Residual(problem, allocation)
     backorders = []
     for line in range(problem.n_lines):
         missing = int(problem.line_qty[line]) - sum(shipped.get(line, {}).values())
