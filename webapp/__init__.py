@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, abort, request
 
 from webapp.config import Config
 
@@ -25,4 +25,12 @@ def create_app(config: Config | None = None) -> Flask:
     health.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.docs_bp)
+
+    @app.before_request
+    def _refuse_oversized_bodies():
+        # Before authentication or any view: a declared body over the limit is never read.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            abort(413)
+
     return app

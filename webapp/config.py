@@ -35,6 +35,12 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret_key()
         self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
         self.ROUTING_TIME_LIMIT_S = float(os.environ.get("STOCKROUTE_ROUTING_TIME_LIMIT_S", "10"))
+        # Request bodies over this size are refused with 413 before anything reads them.
+        self.MAX_CONTENT_LENGTH = int(os.environ.get("STOCKROUTE_MAX_REQUEST_BYTES",
+                                                     str(16 * 1024 * 1024)))
+        # When set, /metrics asks for "Authorization: Bearer <this>"; unset, it is open
+        # (for a scraper on a private network).
+        self.METRICS_TOKEN = os.environ.get("STOCKROUTE_METRICS_TOKEN") or None
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

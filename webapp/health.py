@@ -2,24 +2,27 @@
 
 ``/livez`` answers while the process can serve; ``/readyz`` also checks the
 database (503 when it cannot be reached); ``/metrics`` exposes request counts
-and latencies by endpoint and status. Under gunicorn, ``gunicorn.conf.py`` sets
+and latencies by endpoint and status (behind a bearer token when
+``STOCKROUTE_METRICS_TOKEN`` is set). Under gunicorn, ``gunicorn.conf.py`` sets
 ``PROMETHEUS_MULTIPROC_DIR`` before the workers import this module, so every
 worker writes to files there and ``/metrics`` aggregates them all.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import time
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest,
 )
 from sqlalchemy import text
 
 from webapp.api.auth import public
+from webapp.errors import ApiError
 from webapp.extensions import db
 
 log = logging.getLogger("stockroute.health")
@@ -54,6 +57,12 @@ def readyz():
 @bp.get("/metrics")
 @public
 def metrics():
+    expected = current_app.config.get("METRICS_TOKEN")
+    if expected:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise ApiError(401, "/metrics needs its bearer token (STOCKROUTE_METRICS_TOKEN)",
+                           headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
         registry = CollectorRegistry()
