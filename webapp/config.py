@@ -34,7 +34,6 @@ class Config:
         # the repository), so every worker of one installation shares it.
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret_key()
         self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
-        self.ROUTING_TIME_LIMIT_S = float(os.environ.get("STOCKROUTE_ROUTING_TIME_LIMIT_S", "10"))
         # Request bodies over this size are refused with 413 before anything reads them.
         self.MAX_CONTENT_LENGTH = int(os.environ.get("STOCKROUTE_MAX_REQUEST_BYTES",
                                                      str(16 * 1024 * 1024)))
