@@ -114,7 +114,7 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
         v = z.get((u, n, t))
         if v is None:
             v = z[(u, n, t)] = solver.BoolVar("")
-            objective.SetCoefficient(v, float(p.fixed_order_cost[u]))
+            objective.SetCoefficient(v, p.fixed_cost(u, n, t))
             hint_vars.append(v)
             hint_vals.append(1.0 if (u, n, t) in hint_slots else 0.0)
         return v
@@ -153,7 +153,7 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
                         solver.Add(k <= K * y)
                         hint_vars.append(y)
                         hint_vals.append(1.0 if q else 0.0)
-                        if p.fixed_order_cost[u] > 0:
+                        if p.fixed_cost(u, n, t) > 0:
                             solver.Add(y <= slot(u, n, t))
                         setups.append((t + L, cp, k, y))
                     arrivals[t + L].append(k)

@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from .exceptions import explain_exceptions
 from .minmax import minmax_orders
 from .bound import decoupled_bound
-from .decompose import FULL_MIP_MAX_VARIABLES, solve_chunked
+from .decompose import FULL_MIP_MAX_VARIABLES, improve_by_chunks
+from .lagrange import lagrangian_bound, relaxation
 from .model import solve_mip
-from .plan import ReplenishmentPlan, plan_cost
+from .plan import ReplenishmentPlan, inventory, plan_cost
 from .problem import STRATEGIES, ReplenishmentProblem
 
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
 TIME_MARGIN = 0.08
+LAGRANGE_SHARE = 0.3      # of the time, for the Lagrangian bound and its plans (large models)
+LAGRANGE_PLAN_EVERY = 10  # iterations between plans built from the relaxed solution
 
 
 def model_size(p: ReplenishmentProblem) -> int:
@@ -23,6 +28,17 @@ def model_size(p: ReplenishmentProblem) -> int:
     S, N, T = p.shape
     orders = sum(max(0, T - int(p.lead_time[u])) for u in p.item_supplier) * N
     return 3 * S * N * T + 2 * orders
+
+
+def _pair_costs(p: ReplenishmentProblem, orders) -> "np.ndarray":
+    """Purchase + holding + backlog + safety cost per [sku, node] (fixed costs left out)."""
+    inv = inventory(p, orders)
+    pos = np.maximum(inv, 0)
+    c = (p.holding_cost[:, None, None] * pos + p.backlog_cost[:, None, None] * np.maximum(-inv, 0)
+         + p.safety_stock_penalty * np.maximum(p.safety_stock[:, :, None] - pos, 0)).sum(axis=2)
+    for o in orders:
+        c[p.item_sku[o.item], o.node] += float(p.item_unit_cost[o.item]) * o.qty
+    return c
 
 
 def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
@@ -52,12 +68,27 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
             if mip.orders is not None and plan_cost(problem, mip.orders).total <= base_cost:
                 orders, proven = mip.orders, mip.proven
         else:
-            chunked, bound, lp_s, n_chunks = solve_chunked(problem, deadline=deadline,
-                                                           workers=workers, seed=seed)
-            stats = {"method": f"decoupled bound + {n_chunks} chunk MIPs (SCIP)",
-                     "lp_seconds": lp_s, "variables": model_size(problem)}
-            if plan_cost(problem, chunked).total <= base_cost:
-                orders = chunked
+            t0 = time.perf_counter()
+            relaxed = relaxation(problem)
+            lag = lagrangian_bound(
+                problem, upper=base_cost, r=relaxed,
+                deadline=t0 + LAGRANGE_SHARE * (deadline - t0),
+                plan_every=LAGRANGE_PLAN_EVERY,
+                plan_eval=lambda o: plan_cost(problem, o).total)
+            bound = lag.bound
+            if lag.plan is not None and lag.plan_cost <= base_cost:
+                orders = lag.plan
+            # neighbourhoods first where the plan pays most above the relaxation
+            S, N, T = problem.shape
+            excess = _pair_costs(problem, orders)
+            if lag.pair_values is not None:
+                excess = excess - lag.pair_values.reshape(S, N)
+            orders, tried, improved = improve_by_chunks(
+                problem, orders, deadline=deadline, workers=workers, seed=seed,
+                priority=excess.sum(axis=1))
+            stats = {"method": f"Lagrangian bound ({lag.iterations} iterations) + plan repaired "
+                               f"from it + {tried} chunk MIPs (SCIP), {improved} improving",
+                     "lagrange_seconds": lag.seconds, "variables": model_size(problem)}
         objective = plan_cost(problem, orders).total
         bound = min(max(bound, decoupled_bound(problem)), objective)
         gap = (objective - bound) / max(1.0, abs(objective))

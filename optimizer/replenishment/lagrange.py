@@ -1,0 +1,313 @@
+"""Lagrangian relaxation of the rows that couple SKUs: a bound that sees capacity, and plans.
+
+Relaxed: supplier capacity per (supplier, order period) with multipliers ``lam[u, t] ≥ 0``,
+receiving capacity per (node, arrival period) with ``mu[n, a] ≥ 0`` and the budget with
+``nu ≥ 0``, all moved into the objective; dropped: fixed order costs (≥ 0) and MOQs. What is
+left separates per (SKU, node): choose cumulative arrivals ``R_t`` — non-decreasing,
+multiples of the case pack, ``R_{-1} = 0`` — paying per unit arriving in ``a`` the cheapest
+priced item ``min_i (1 + nu)·unit_i + lam[u_i, a − L_i] + mu[n, a]`` plus the exact
+holding / backlog / safety cost ``f_t(base_t + R_t)``. That subproblem is solved exactly
+by a DP over candidate values of ``R``: between two breakpoints of the ``f_t`` (``−base_t``,
+``ss − base_t``) every term is linear in a run of equal ``R`` values, so some optimum takes
+only the case-pack multiples just below and above a breakpoint (or 0). Hence, for ANY
+multipliers ≥ 0,
+
+    L(lam, mu, nu) = Σ_(s,n) DP_(s,n) − Σ lam·cap − Σ mu·recv − nu·budget
+
+is a proven lower bound on the optimum (weak duality); the multipliers are improved by a
+projected subgradient method (Polyak steps towards the best plan's cost), and the best
+value seen is returned. The subproblem's arrivals at the multipliers also give plans
+(``lagrangian_plan``): rounded to MOQs and repaired to the capacities.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from .plan import Order
+from .problem import ReplenishmentProblem
+
+SAFETY = 1e-9      # relative margin taken off the bound for floating-point summation
+THETA0 = 0.25      # first Polyak step factor, halved after PATIENCE iterations without gain
+PATIENCE = 5
+
+
+@dataclass
+class Relaxation:
+    """The per-(SKU, node) data of the relaxed problem, pairs flattened as p = s·N + n."""
+
+    P: int
+    T: int
+    base: np.ndarray        # [P, T] inventory with no planned arrivals
+    cand: np.ndarray        # [P, C] sorted candidate cumulative arrivals
+    fcost: np.ndarray       # [P, T, C] f_t(base_t + cand)
+    sku: np.ndarray         # [P]
+    node: np.ndarray        # [P]
+
+
+def relaxation(p: ReplenishmentProblem) -> Relaxation:
+    S, N, T = p.shape
+    P = S * N
+    base = (p.on_hand[:, :, None] + np.cumsum(p.inbound - p.demand, axis=2)).reshape(P, T)
+    base = base.astype(float)
+    ss = np.repeat(p.safety_stock.reshape(P).astype(float)[:, None], 1, axis=1)
+    cp = np.repeat(p.case_pack.astype(float), N)[:, None]
+    bp = np.concatenate([-base, ss - base], axis=1)
+    cand = np.concatenate([np.zeros((P, 1)), cp * np.floor(bp / cp), cp * np.ceil(bp / cp)],
+                          axis=1)
+    cand = np.sort(np.maximum(cand, 0.0), axis=1)
+    h = np.repeat(p.holding_cost, N)[:, None, None]
+    b = np.repeat(p.backlog_cost, N)[:, None, None]
+    inv = base[:, :, None] + cand[:, None, :]
+    pos = np.maximum(inv, 0)
+    fcost = h * pos + b * np.maximum(-inv, 0) \
+        + p.safety_stock_penalty * np.maximum(ss[:, :, None] - pos, 0)
+    return Relaxation(P, T, base, cand, fcost, np.repeat(np.arange(S), N),
+                      np.tile(np.arange(N), S))
+
+
+def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
+    """Cheapest priced cost per unit arriving [S, N, T] and the item giving it [S, T]."""
+    S, N, T = p.shape
+    I = len(p.item_sku)
+    L = p.lead_time[p.item_supplier]
+    price = np.full((I, T), np.inf)
+    for i in range(I):
+        li = int(L[i])
+        if li < T:
+            price[i, li:] = (1 + nu) * p.item_unit_cost[i] + lam[p.item_supplier[i], :T - li]
+    best = np.full((S, T), np.inf)
+    np.minimum.at(best, p.item_sku, price)
+    item = np.full((S, T), -1, dtype=np.int64)
+    hit = price <= best[p.item_sku] + 0.0
+    hit &= np.isfinite(price)
+    for i in np.flatnonzero(hit.any(axis=1))[::-1]:      # lowest index wins ties
+        item[p.item_sku[i], hit[i]] = i
+    return best[:, None, :] + mu[None, :, :], item
+
+
+def solve_relaxed(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, *, need_plan=True):
+    """Exact minimum of each subproblem: (Σ values, arrivals [P, T] or None, item [S, T])."""
+    S, N, T = p.shape
+    price, item = _arrival_prices(p, lam, mu, nu)
+    price = price.reshape(r.P, T)
+    cand = r.cand
+    C = cand.shape[1]
+    V = np.where(np.arange(C)[None, :] == 0, 0.0, np.inf) * np.ones((r.P, 1))
+    arg = np.empty((T, r.P, C), dtype=np.int16) if need_plan else None
+    cols = np.arange(C, dtype=np.int16)[None, :]
+    for t in range(T):
+        c = price[:, t]
+        ok = np.isfinite(c)
+        cc = np.where(ok, c, 0.0)[:, None]
+        W = V - cc * cand
+        M = np.minimum.accumulate(W, axis=1)
+        newV = np.where(ok[:, None], M + cc * cand, V)
+        if need_plan:
+            idx = np.where(W <= M, cols, 0)
+            idx = np.maximum.accumulate(idx, axis=1)
+            arg[t] = np.where(ok[:, None], idx, cols)
+        V = newV + r.fcost[:, t, :]
+    j = np.argmin(V, axis=1)
+    values = V[np.arange(r.P), j]
+    total = float(values.sum())
+    if not need_plan:
+        return total, None, item, values
+    R = np.empty((r.P, T))
+    rows = np.arange(r.P)
+    for t in range(T - 1, -1, -1):
+        R[:, t] = cand[rows, j]
+        j = arg[t][rows, j].astype(np.int64)
+    arrivals = np.diff(R, axis=1, prepend=0.0)
+    return total, np.rint(arrivals).astype(np.int64), item, values
+
+
+def _usage(p: ReplenishmentProblem, r: Relaxation, arrivals, item):
+    """Units per (supplier, order period), per (node, arrival period), and spend."""
+    S, N, T = p.shape
+    U = len(p.supplier_ids)
+    sup = np.zeros((U, T))
+    recv = np.zeros((N, T))
+    it = item[r.sku]                                   # [P, T]
+    has = arrivals > 0
+    pp, tt = np.nonzero(has)
+    ii = it[pp, tt]
+    q = arrivals[pp, tt].astype(float)
+    u = p.item_supplier[ii]
+    np.add.at(sup, (u, tt - p.lead_time[u]), q)
+    np.add.at(recv, (r.node[pp], tt), q)
+    spend = float((p.item_unit_cost[ii] * q).sum())
+    return sup, recv, spend
+
+
+def capacities(p: ReplenishmentProblem):
+    S, N, T = p.shape
+    U = len(p.supplier_ids)
+    sup = np.array([[p.supplier_cap(u, t) for t in range(T)] for u in range(U)], dtype=float)
+    recv = np.array([[p.receiving_cap(n, t) for t in range(T)] for n in range(N)], dtype=float)
+    return sup.reshape(U, T), recv.reshape(N, T)
+
+
+@dataclass
+class LagrangeResult:
+    bound: float
+    lam: np.ndarray
+    mu: np.ndarray
+    nu: float
+    iterations: int
+    seconds: float
+    plan: list[Order] | None = None
+    plan_cost: float = math.inf
+    pair_values: np.ndarray | None = None    # [P] subproblem values at the best multipliers
+
+
+def lagrangian_bound(p: ReplenishmentProblem, *, upper: float, deadline: float,
+                     max_iter: int = 300, plan_every: int = 0, plan_eval=None,
+                     r: Relaxation | None = None) -> LagrangeResult:
+    """Projected subgradient on the multipliers; the best L seen (a proven bound).
+
+    ``upper`` is the cost of a known plan (Polyak target). With ``plan_every`` > 0 and
+    ``plan_eval(orders) -> cost``, a plan is built from the subproblem's arrivals every that
+    many iterations and the cheapest kept.
+    """
+    start = time.perf_counter()
+    S, N, T = p.shape
+    U = len(p.supplier_ids)
+    r = r or relaxation(p)
+    cap, recv = capacities(p)
+    has_cap, has_recv = cap >= 0, recv >= 0
+    cap0, recv0 = np.where(has_cap, cap, 0.0), np.where(has_recv, recv, 0.0)
+    budget = p.budget
+    lam, mu, nu = np.zeros((U, T)), np.zeros((N, T)), 0.0
+    best = -math.inf
+    best_mult = (lam.copy(), mu.copy(), nu)
+    theta = THETA0
+    since = 0
+    it = 0
+    plan, plan_value = None, math.inf
+    pair_values = None
+    while it < max_iter and time.perf_counter() < deadline:
+        total, arrivals, item, values = solve_relaxed(p, r, lam, mu, nu)
+        value = total - float((lam * cap0).sum()) - float((mu * recv0).sum()) \
+            - (nu * budget if budget is not None else 0.0)
+        it += 1
+        improved = value > best + 1e-9 * abs(best if math.isfinite(best) else 1)
+        if improved:
+            best, since = value, 0
+            best_mult = (lam.copy(), mu.copy(), nu)
+            pair_values = values
+        else:
+            since += 1
+            if since >= PATIENCE:
+                theta, since = theta / 2, 0
+        if plan_eval is not None and (it == 1 or (plan_every and it % plan_every == 0)):
+            orders = repair_plan(p, r, arrivals, item)
+            c = plan_eval(orders)
+            if c < plan_value:
+                plan, plan_value = orders, c
+                upper = min(upper, c)
+        sup_use, recv_use, spend = _usage(p, r, arrivals, item)
+        g_lam = np.where(has_cap, sup_use - cap0, 0.0)
+        g_mu = np.where(has_recv, recv_use - recv0, 0.0)
+        g_nu = (spend - budget) if budget is not None else 0.0
+        # projected direction: no push below zero for a multiplier already at zero
+        g_lam = np.where((lam <= 0) & (g_lam < 0), 0.0, g_lam)
+        g_mu = np.where((mu <= 0) & (g_mu < 0), 0.0, g_mu)
+        if nu <= 0 and g_nu < 0:
+            g_nu = 0.0
+        norm = float((g_lam ** 2).sum() + (g_mu ** 2).sum() + g_nu ** 2)
+        if norm <= 1e-12:
+            break          # the relaxed optimum is feasible for the coupling rows
+        step = theta * max(upper - value, 1e-6 * abs(upper)) / norm
+        lam = np.maximum(0.0, lam + step * g_lam)
+        mu = np.maximum(0.0, mu + step * g_mu)
+        nu = max(0.0, nu + step * g_nu)
+        if theta < 1e-4:
+            break
+    if plan_eval is not None and it > 1:
+        _, arrivals, item, _ = solve_relaxed(p, r, *best_mult)
+        orders = repair_plan(p, r, arrivals, item)
+        c = plan_eval(orders)
+        if c < plan_value:
+            plan, plan_value = orders, c
+    bound = best - SAFETY * abs(best)
+    return LagrangeResult(bound, *best_mult, it, time.perf_counter() - start, plan, plan_value,
+                          pair_values)
+
+
+def lagrangian_value(p: ReplenishmentProblem, lam, mu, nu, r: Relaxation | None = None) -> float:
+    """L at given multipliers (≥ 0): a proven lower bound."""
+    r = r or relaxation(p)
+    cap, recv = capacities(p)
+    total, _, _, _ = solve_relaxed(p, r, lam, mu, nu, need_plan=False)
+    value = total - float((lam * np.where(cap >= 0, cap, 0)).sum()) \
+        - float((mu * np.where(recv >= 0, recv, 0)).sum()) \
+        - (nu * p.budget if p.budget is not None else 0.0)
+    return value - SAFETY * abs(value)
+
+
+def repair_plan(p: ReplenishmentProblem, r: Relaxation, arrivals, item) -> list[Order]:
+    """Orders from the relaxed arrivals: MOQs met by ordering the smallest legal quantity
+    (the surplus covers later arrivals), then supplier / receiving capacity and budget
+    enforced by moving an order to the latest earlier period with room (more holding),
+    else the next later one, else cutting it (rounded down to case packs, dropped below
+    the MOQ). Always a valid plan."""
+    S, N, T = p.shape
+    U = len(p.supplier_ids)
+    cap, recv = capacities(p)
+    sup_left = np.where(cap >= 0, cap, np.inf)
+    recv_left = np.where(recv >= 0, recv, np.inf)
+    budget_left = math.inf if p.budget is None else float(p.budget)
+    wanted: list[tuple[float, int, int, int, int]] = []
+    it_of = item[r.sku]
+    pp_list = np.flatnonzero((arrivals > 0).any(axis=1))
+    for pp in pp_list:
+        s, n = int(r.sku[pp]), int(r.node[pp])
+        cp = int(p.case_pack[s])
+        bought = 0
+        need = 0
+        for a in range(T):
+            need += int(arrivals[pp, a])
+            if need <= bought:
+                continue
+            i = int(it_of[pp, a])
+            if i < 0:
+                continue
+            q = max(p.item_min_qty(i), cp * math.ceil((need - bought) / cp))
+            bought += q
+            urgency = float(p.backlog_cost[s])
+            wanted.append((urgency, i, n, a - int(p.lead_time[p.item_supplier[i]]), q))
+    # most expensive shortages first get the capacity they asked for
+    wanted.sort(key=lambda w: -w[0])
+    orders: list[Order] = []
+    for _, i, n, t, q in wanted:
+        u = int(p.item_supplier[i])
+        L = int(p.lead_time[u])
+        cp = int(p.case_pack[p.item_sku[i]])
+        mq = p.item_min_qty(i)
+        unit = float(p.item_unit_cost[i])
+        tries = list(range(t, -1, -1)) + list(range(t + 1, T - L))
+        for tt in tries:
+            room = min(sup_left[u, tt], recv_left[n, tt + L],
+                       budget_left / unit if unit > 0 else math.inf)
+            qq = q if q <= room else cp * int(room // cp)
+            if qq >= mq and qq > 0:
+                orders.append(Order(i, n, tt, int(qq)))
+                sup_left[u, tt] -= qq
+                recv_left[n, tt + L] -= qq
+                budget_left -= unit * qq
+                q -= qq
+                if q < mq:
+                    break
+    return _merge(orders)
+
+
+def _merge(orders: list[Order]) -> list[Order]:
+    acc: dict[tuple[int, int, int], int] = {}
+    for o in orders:
+        acc[(o.item, o.node, o.order_period)] = acc.get((o.item, o.node, o.order_period), 0) + o.qty
+    return [Order(i, n, t, q) for (i, n, t), q in acc.items()]
