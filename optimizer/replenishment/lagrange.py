@@ -250,7 +250,8 @@ def lagrangian_value(p: ReplenishmentProblem, lam, mu, nu, r: Relaxation | None 
     return value - SAFETY * abs(value)
 
 
-def repair_plan(p: ReplenishmentProblem, r: Relaxation, arrivals, item) -> list[Order]:
+def repair_plan(p: ReplenishmentProblem, r: Relaxation, arrivals, item,
+                per_pair: bool = False) -> list[Order]:
     """Orders from the relaxed arrivals: MOQs met by ordering the smallest legal quantity
     (the surplus covers later arrivals), then supplier / receiving capacity and budget
     enforced by moving an order to the latest earlier period with room (more holding),
@@ -263,7 +264,7 @@ def repair_plan(p: ReplenishmentProblem, r: Relaxation, arrivals, item) -> list[
     recv_left = np.where(recv >= 0, recv, np.inf)
     budget_left = math.inf if p.budget is None else float(p.budget)
     wanted: list[tuple[float, int, int, int, int]] = []
-    it_of = item[r.sku]
+    it_of = item if per_pair else item[r.sku]
     pp_list = np.flatnonzero((arrivals > 0).any(axis=1))
     for pp in pp_list:
         s, n = int(r.sku[pp]), int(r.node[pp])
@@ -311,3 +312,214 @@ def _merge(orders: list[Order]) -> list[Order]:
     for o in orders:
         acc[(o.item, o.node, o.order_period)] = acc.get((o.item, o.node, o.order_period), 0) + o.qty
     return [Order(i, n, t, q) for (i, n, t), q in acc.items()]
+
+
+# --- the subproblems with MOQs and shares of the fixed costs --------------------------------
+
+
+def _options(p: ReplenishmentProblem):
+    """[S, K] the supplier items of each SKU (−1 = none)."""
+    items = p.items_of_sku()
+    K = max(1, max((len(x) for x in items), default=1))
+    out = np.full((len(items), K), -1, dtype=np.int64)
+    for s, x in enumerate(items):
+        out[s, :len(x)] = x
+    return out
+
+
+def _option_prices(p: ReplenishmentProblem, opt, lam, mu, nu, share):
+    """Per option k: item [S], unit price [S, N, T] per arrival period (inf = unavailable),
+    setup [S, N, T] (the fixed-cost share of the order period)."""
+    S, N, T = p.shape
+    a = np.arange(T)
+    out = []
+    for k in range(opt.shape[1]):
+        i = opt[:, k]
+        ii = np.maximum(i, 0)
+        L = p.lead_time[p.item_supplier[ii]]
+        u = p.item_supplier[ii]
+        t = a[None, :] - L[:, None]                                 # [S, T] order period
+        ok = (i[:, None] >= 0) & (t >= 0)
+        tc = np.clip(t, 0, T - 1)
+        price = (1 + nu) * p.item_unit_cost[ii][:, None] + lam[u[:, None], tc]
+        price = price[:, None, :] + mu[None, :, :]
+        price = np.where(ok[:, None, :], price, np.inf)
+        if share is None:
+            setup = np.zeros((S, N, T))
+        else:
+            setup = share[ii[:, None, None], np.arange(N)[None, :, None], tc[:, None, :]]
+            setup = np.where(ok[:, None, :], setup, 0.0)
+        out.append((i, price, setup))
+    return out
+
+
+def _dp(grid, fcost, options, shifts, need_plan):
+    """min over non-decreasing paths on ``grid`` [P, C] (grid[:, 0] = 0 = start) of
+    Σ_t [order cost] + fcost[:, t, j_t]. An order in t with option k goes from column j'
+    to j ≥ j' + shifts[k] (per row), costing setup + price·(grid_j − grid_j').
+    Returns values [P] and, with need_plan, (qty [P, T], option [P, T])."""
+    P, C = grid.shape
+    T = fcost.shape[1]
+    cols = np.arange(C)[None, :]
+    V = np.where(cols == 0, 0.0, np.inf) * np.ones((P, 1))
+    if need_plan:
+        choice = np.full((T, P, C), -1, dtype=np.int8)
+        prev = np.empty((T, P, C), dtype=np.int32)
+    for t in range(T):
+        best = V.copy()
+        if need_plan:
+            ch = choice[t]
+            pv = prev[t]
+            pv[:] = cols
+        for k, (price, setup) in enumerate(options):
+            c = price[:, t]
+            ok = np.isfinite(c)
+            if not ok.any():
+                continue
+            cc = np.where(ok, c, 0.0)[:, None]
+            W = V - cc * grid
+            M = np.minimum.accumulate(W, axis=1)
+            src = cols - shifts[k][:, None]
+            srcc = np.maximum(src, 0)
+            Mv = np.take_along_axis(M, srcc, axis=1)
+            val = Mv + cc * grid + setup[:, t][:, None]
+            val = np.where((src >= 0) & ok[:, None], val, np.inf)
+            better = val < best
+            best = np.where(better, val, best)
+            if need_plan:
+                idx = np.maximum.accumulate(np.where(W <= M, cols, 0), axis=1)
+                arg = np.take_along_axis(idx, srcc, axis=1)
+                ch[better] = k
+                pv[better] = arg[better]
+        V = best + fcost[:, t, :]
+    j = np.argmin(V, axis=1)
+    rows = np.arange(P)
+    values = V[rows, j]
+    if not need_plan:
+        return values, None, None
+    qty = np.zeros((P, T))
+    opt = np.full((P, T), -1, dtype=np.int64)
+    for t in range(T - 1, -1, -1):
+        k = choice[t][rows, j]
+        jp = prev[t][rows, j]
+        qty[:, t] = grid[rows, j] - grid[rows, jp]
+        opt[:, t] = k
+        j = jp
+    return values, qty, opt
+
+
+GRID_MAX = 400      # (SKU, node) pairs with at most this many case-pack levels get the MOQ DP
+
+
+def refine(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, share=None, *,
+           need_plan=True, grid_max: int = GRID_MAX):
+    """Σ of exact subproblem values with fixed-cost shares (any share ≥ 0 whose sum over a
+    (supplier, node, period) is ≤ its fixed cost keeps the bound valid), the MOQs kept
+    exactly on pairs with at most ``grid_max`` case-pack levels (a DP over every multiple
+    of the case pack up to the last useful level) and relaxed on the others.
+    Returns (L value, qty [P, T], item [P, T] or None, values [P])."""
+    S, N, T = p.shape
+    opt = _options(p)
+    priced = _option_prices(p, opt, lam, mu, nu, share)
+    # candidate DP for every pair (MOQ relaxed): order ≥ one candidate step
+    options = [(pr.reshape(r.P, T), st.reshape(r.P, T)) for _, pr, st in priced]
+    one = np.ones(r.P, dtype=np.int64)
+    values, qty, kk = _dp(r.cand, r.fcost, options, [one] * len(options), need_plan)
+    item = None
+    if need_plan:
+        item_k = np.stack([np.repeat(i, N) for i, _, _ in priced], axis=1)   # [P, K]
+        item = np.where(kk >= 0, np.take_along_axis(item_k, np.maximum(kk, 0), axis=1), -1)
+    # MOQ-exact DP on a full case-pack grid for small pairs where some MOQ exceeds a case
+    cp = np.repeat(p.case_pack, N)
+    min_k = np.ones((S, opt.shape[1]), dtype=np.int64)
+    for k in range(opt.shape[1]):
+        for s in range(S):
+            i = opt[s, k]
+            if i >= 0:
+                min_k[s, k] = p.item_min_qty(int(i)) // int(p.case_pack[s])
+    min_k_p = np.repeat(min_k, N, axis=0)                                   # [P, K]
+    top = r.cand[:, -1]
+    levels = (top // cp).astype(np.int64) + min_k_p.max(axis=1) + 2
+    sel = np.flatnonzero((min_k_p.max(axis=1) > 1) & (levels <= grid_max))
+    if len(sel):
+        h = np.repeat(p.holding_cost, N)
+        b = np.repeat(p.backlog_cost, N)
+        ss = p.safety_stock.reshape(r.P).astype(float)
+        for lo, hi in ((0, 32), (32, 96), (96, grid_max + 1)):
+            rows = sel[(levels[sel] > lo) & (levels[sel] <= hi)]
+            if not len(rows):
+                continue
+            C = int(levels[rows].max())
+            grid = cp[rows, None] * np.arange(C)[None, :].astype(float)
+            inv = r.base[rows][:, :, None] + grid[:, None, :]
+            pos = np.maximum(inv, 0)
+            fc = h[rows, None, None] * pos + b[rows, None, None] * np.maximum(-inv, 0) \
+                + p.safety_stock_penalty * np.maximum(ss[rows, None, None] - pos, 0)
+            opts = [(o[rows], st[rows]) for o, st in options]
+            shifts = [min_k_p[rows, k] for k in range(len(options))]
+            v, q, kk2 = _dp(grid, fc, opts, shifts, need_plan)
+            better = v > values[rows]          # both exact minima of valid relaxations
+            values[rows] = np.maximum(values[rows], v)
+            if need_plan:
+                rb = rows[better]
+                qty[rb] = q[better]
+                ik = item_k[rb]
+                item[rb] = np.where(kk2[better] >= 0,
+                                    np.take_along_axis(ik, np.maximum(kk2[better], 0), axis=1), -1)
+    cap, recv = capacities(p)
+    value = float(values.sum()) - float((lam * np.where(cap >= 0, cap, 0)).sum()) \
+        - float((mu * np.where(recv >= 0, recv, 0)).sum()) \
+        - (nu * p.budget if p.budget is not None else 0.0)
+    arrivals = np.rint(qty).astype(np.int64) if need_plan else None
+    return value, arrivals, item, values
+
+
+def fixed_cost_shares(p: ReplenishmentProblem, arrivals, item, r: Relaxation):
+    """Shares [I, N, T] of each (supplier, node, order period)'s fixed cost among the items
+    ordering there in a relaxed solution (equal split; sums never exceed the fixed cost)."""
+    S, N, T = p.shape
+    I = len(p.item_sku)
+    share = np.zeros((I, N, T))
+    pp, aa = np.nonzero((arrivals > 0) & (item >= 0))
+    ii = item[pp, aa]
+    tt = aa - p.lead_time[p.item_supplier[ii]]
+    nn = r.node[pp]
+    used = np.zeros((I, N, T), dtype=bool)
+    used[ii, nn, tt] = True
+    count = np.zeros((len(p.supplier_ids), N, T))
+    np.add.at(count, (p.item_supplier[ii], nn, tt), 1.0)
+    ui, un, ut = np.nonzero(used)
+    share[ui, un, ut] = p.fixed_order_cost[p.item_supplier[ui]] / \
+        count[p.item_supplier[ui], un, ut]
+    return share
+
+
+SHARE_ROUNDS = 3   # refinements with fixed-cost shares from the previous relaxed solution
+
+
+def refined_bound(p: ReplenishmentProblem, lag: LagrangeResult, r: Relaxation, *,
+                  deadline: float, plan_eval=None) -> LagrangeResult:
+    """At the subgradient's best multipliers: the subproblems again with MOQs (small pairs)
+    and fixed-cost shares, a few rounds (each round's shares from the previous relaxed
+    solution); the best value is a proven bound; each round's relaxed orders, repaired,
+    are candidate plans."""
+    best, values_best = lag.bound, lag.pair_values
+    plan, plan_value = lag.plan, lag.plan_cost
+    share = None
+    rounds = 0
+    for k in range(SHARE_ROUNDS + 1):
+        if time.perf_counter() >= deadline:
+            break
+        value, arrivals, item, values = refine(p, r, lag.lam, lag.mu, lag.nu, share)
+        rounds += 1
+        value -= SAFETY * abs(value)
+        if value > best:
+            best, values_best = value, values
+        if plan_eval is not None and time.perf_counter() < deadline:
+            orders = repair_plan(p, r, arrivals, item, per_pair=True)
+            c = plan_eval(orders)
+            if c < plan_value:
+                plan, plan_value = orders, c
+        share = fixed_cost_shares(p, arrivals, item, r)
+    return LagrangeResult(best, lag.lam, lag.mu, lag.nu, lag.iterations + rounds,
+                          lag.seconds, plan, plan_value, values_best)

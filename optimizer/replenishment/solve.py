@@ -11,7 +11,7 @@ from .exceptions import explain_exceptions
 from .minmax import minmax_orders
 from .bound import decoupled_bound
 from .decompose import FULL_MIP_MAX_VARIABLES, improve_by_chunks
-from .lagrange import lagrangian_bound, relaxation
+from .lagrange import lagrangian_bound, refined_bound, relaxation
 from .model import solve_mip
 from .plan import ReplenishmentPlan, inventory, plan_cost
 from .problem import STRATEGIES, ReplenishmentProblem
@@ -19,7 +19,8 @@ from .problem import STRATEGIES, ReplenishmentProblem
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
 TIME_MARGIN = 0.08
-LAGRANGE_SHARE = 0.3      # of the time, for the Lagrangian bound and its plans (large models)
+LAGRANGE_SHARE = 0.2      # of the time: subgradient on the multipliers (large models)
+REFINE_SHARE = 0.5        # of the time: up to here, MOQ / fixed-cost refinements and plans
 LAGRANGE_PLAN_EVERY = 10  # iterations between plans built from the relaxed solution
 
 
@@ -70,11 +71,13 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
         else:
             t0 = time.perf_counter()
             relaxed = relaxation(problem)
+            cost_of = lambda o: plan_cost(problem, o).total   # noqa: E731
             lag = lagrangian_bound(
                 problem, upper=base_cost, r=relaxed,
                 deadline=t0 + LAGRANGE_SHARE * (deadline - t0),
-                plan_every=LAGRANGE_PLAN_EVERY,
-                plan_eval=lambda o: plan_cost(problem, o).total)
+                plan_every=LAGRANGE_PLAN_EVERY, plan_eval=cost_of)
+            lag = refined_bound(problem, lag, relaxed, plan_eval=cost_of,
+                                deadline=t0 + REFINE_SHARE * (deadline - t0))
             bound = lag.bound
             if lag.plan is not None and lag.plan_cost <= base_cost:
                 orders = lag.plan
