@@ -523,3 +523,77 @@ def refined_bound(p: ReplenishmentProblem, lag: LagrangeResult, r: Relaxation, *
         share = fixed_cost_shares(p, arrivals, item, r)
     return LagrangeResult(best, lag.lam, lag.mu, lag.nu, lag.iterations + rounds,
                           lag.seconds, plan, plan_value, values_best)
+
+
+def _project_shares(p: ReplenishmentProblem, share: np.ndarray) -> np.ndarray:
+    """Each (supplier, node, period)'s shares onto {share ≥ 0, Σ ≤ fixed cost}."""
+    share = np.maximum(share, 0.0)
+    for u in range(len(p.supplier_ids)):
+        items = np.flatnonzero(p.item_supplier == u)
+        if not len(items):
+            continue
+        F = float(p.fixed_order_cost[u])
+        y = share[items]                                     # [k, N, T]
+        over = y.sum(axis=0) > F
+        if not over.any():
+            continue
+        srt = -np.sort(-y, axis=0)
+        cs = np.cumsum(srt, axis=0)
+        j = np.arange(1, len(items) + 1)[:, None, None]
+        cond = srt - (cs - F) / j > 0
+        rho = len(items) - 1 - np.argmax(cond[::-1], axis=0)          # last true
+        tau = (np.take_along_axis(cs, rho[None], axis=0)[0] - F) / (rho + 1)
+        proj = np.maximum(y - tau[None], 0.0)
+        share[items] = np.where(over[None], proj, y)
+    return share
+
+
+def share_subgradient(p: ReplenishmentProblem, lag: LagrangeResult, r: Relaxation, *,
+                      deadline: float, upper: float, plan_eval=None,
+                      plan_every: int = 10) -> LagrangeResult:
+    """With the capacity multipliers fixed, projected subgradient on the fixed-cost shares
+    (one per item, node and order period; per (supplier, node, period) ≥ 0 and summing to at
+    most its fixed cost, so every iterate gives a proven bound), through the subproblems with
+    MOQs (``refine``). Starts from the equal split of the first relaxed solution's slots."""
+    S, N, T = p.shape
+    best, values_best = lag.bound, lag.pair_values
+    plan, plan_value = lag.plan, lag.plan_cost
+    upper = min(upper, plan_value)
+    share = None
+    theta, since, it = THETA0, 0, 0
+    best_share = None
+    I = len(p.item_sku)
+    while time.perf_counter() < deadline:
+        value, arrivals, item, values = refine(p, r, lag.lam, lag.mu, lag.nu, share)
+        value -= SAFETY * abs(value)
+        it += 1
+        if value > best + 1e-9 * abs(best):
+            best, values_best, since = value, values, 0
+            best_share = share
+        else:
+            since += 1
+            if since >= PATIENCE:
+                theta, since = theta / 2, 0
+        if plan_eval is not None and (it == 1 or it % plan_every == 0):
+            orders = repair_plan(p, r, arrivals, item, per_pair=True)
+            c = plan_eval(orders)
+            if c < plan_value:
+                plan, plan_value = orders, c
+                upper = min(upper, c)
+        if share is None:
+            share = fixed_cost_shares(p, arrivals, item, r)
+            continue
+        g = np.zeros((I, N, T))
+        pp, aa = np.nonzero((arrivals > 0) & (item >= 0))
+        ii = item[pp, aa]
+        g[ii, r.node[pp], aa - p.lead_time[p.item_supplier[ii]]] = 1.0
+        # projected direction: what the projection would undo is left out of the norm
+        norm = float((g ** 2).sum())
+        if norm <= 0 or theta < 1e-4:
+            break
+        step = theta * max(upper - value, 1e-6 * abs(upper)) / norm
+        share = _project_shares(p, share + step * g)
+    out = LagrangeResult(best, lag.lam, lag.mu, lag.nu, lag.iterations + it, lag.seconds,
+                         plan, plan_value, values_best)
+    out.share = best_share
+    return out
