@@ -10,8 +10,8 @@ import numpy as np
 from .exceptions import explain_exceptions
 from .minmax import minmax_orders
 from .bound import decoupled_bound
-from .decompose import FULL_MIP_MAX_VARIABLES, improve_by_chunks
-from .lagrange import lagrangian_bound, refined_bound, relaxation
+from .decompose import FULL_MIP_MAX_VARIABLES, LNS_ENGINE, improve_by_chunks
+from .lagrange import lagrangian_bound, relaxation, share_subgradient
 from .model import solve_mip
 from .plan import ReplenishmentPlan, inventory, plan_cost
 from .problem import STRATEGIES, ReplenishmentProblem
@@ -23,7 +23,8 @@ TIME_MARGIN = 0.08
 # (0.29 %), CP-SAT 77,050 / 74,681, SCIP 81,301 / 74,513 (docs/replenishment.md).
 FULL_MIP_ENGINE = "HIGHS"
 LAGRANGE_SHARE = 0.2      # of the time: subgradient on the multipliers (large models)
-REFINE_SHARE = 0.5        # of the time: up to here, MOQ / fixed-cost refinements and plans
+REFINE_SHARE = 0.5        # of the time: up to here, subgradient on the fixed-cost shares
+SHARE_PLAN_EVERY = 4      # its iterations between plans built from the relaxed solution
 LAGRANGE_PLAN_EVERY = 10  # iterations between plans built from the relaxed solution
 
 
@@ -79,8 +80,9 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
                 problem, upper=base_cost, r=relaxed,
                 deadline=t0 + LAGRANGE_SHARE * (deadline - t0),
                 plan_every=LAGRANGE_PLAN_EVERY, plan_eval=cost_of)
-            lag = refined_bound(problem, lag, relaxed, plan_eval=cost_of,
-                                deadline=t0 + REFINE_SHARE * (deadline - t0))
+            lag = share_subgradient(problem, lag, relaxed, upper=base_cost, plan_eval=cost_of,
+                                    plan_every=SHARE_PLAN_EVERY,
+                                    deadline=t0 + REFINE_SHARE * (deadline - t0))
             bound = lag.bound
             if lag.plan is not None and lag.plan_cost <= base_cost:
                 orders = lag.plan
@@ -93,7 +95,7 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
                 problem, orders, deadline=deadline, workers=workers, seed=seed,
                 priority=excess.sum(axis=1))
             stats = {"method": f"Lagrangian bound ({lag.iterations} iterations) + plan repaired "
-                               f"from it + {tried} chunk MIPs (SCIP), {improved} improving",
+                               f"from it + {tried} chunk MIPs ({LNS_ENGINE}), {improved} improving",
                      "lagrange_seconds": lag.seconds, "variables": model_size(problem)}
         objective = plan_cost(problem, orders).total
         bound = min(max(bound, decoupled_bound(problem)), objective)
