@@ -25,6 +25,7 @@ FULL_MIP_ENGINE = "HIGHS"
 LAGRANGE_SHARE = 0.2      # of the time: subgradient on the multipliers (large models)
 REFINE_SHARE = 0.5        # of the time: up to here, subgradient on the fixed-cost shares
 SHARE_PLAN_EVERY = 4      # its iterations between plans built from the relaxed solution
+SMALL_SHARES = (0.05, 0.1)  # the same two for models the full MIP takes
 LAGRANGE_PLAN_EVERY = 10  # iterations between plans built from the relaxed solution
 
 
@@ -64,28 +65,32 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
         deadline = start + time_limit_s * (1 - TIME_MARGIN)
         base_cost = plan_cost(problem, baseline).total
         orders, proven = baseline, False
-        if model_size(problem) <= FULL_MIP_MAX_VARIABLES:
+        small = model_size(problem) <= FULL_MIP_MAX_VARIABLES
+        t0 = time.perf_counter()
+        relaxed = relaxation(problem)
+        cost_of = lambda o: plan_cost(problem, o).total   # noqa: E731
+        shares = SMALL_SHARES if small else (LAGRANGE_SHARE, REFINE_SHARE)
+        lag = lagrangian_bound(
+            problem, upper=base_cost, r=relaxed, deadline=t0 + shares[0] * (deadline - t0),
+            plan_every=LAGRANGE_PLAN_EVERY, plan_eval=cost_of)
+        lag = share_subgradient(problem, lag, relaxed, upper=base_cost, plan_eval=cost_of,
+                                plan_every=SHARE_PLAN_EVERY,
+                                deadline=t0 + shares[1] * (deadline - t0))
+        bound = lag.bound
+        if lag.plan is not None and lag.plan_cost <= base_cost:
+            orders = lag.plan
+        stats = {"lagrange_iterations": lag.iterations, "lagrange_bound": lag.bound,
+                 "lagrange_plan": lag.plan_cost, "variables": model_size(problem)}
+        if small:
+            # the whole MIP, warm-started from the better of min/max and the Lagrangian plan
             mip = solve_mip(problem, time_limit_s=deadline - time.perf_counter(),
-                            workers=workers, seed=seed, hint=baseline, engine=FULL_MIP_ENGINE)
-            bound = mip.bound
-            stats = {"method": f"full MIP ({FULL_MIP_ENGINE})", "variables": mip.n_variables,
-                     "constraints": mip.n_constraints}
-            if mip.orders is not None and plan_cost(problem, mip.orders).total <= base_cost:
+                            workers=workers, seed=seed, hint=orders, engine=FULL_MIP_ENGINE)
+            bound = max(bound, mip.bound)
+            stats.update(method=f"Lagrangian bound and plan + full MIP ({FULL_MIP_ENGINE})",
+                         variables=mip.n_variables, constraints=mip.n_constraints)
+            if mip.orders is not None and cost_of(mip.orders) <= cost_of(orders):
                 orders, proven = mip.orders, mip.proven
         else:
-            t0 = time.perf_counter()
-            relaxed = relaxation(problem)
-            cost_of = lambda o: plan_cost(problem, o).total   # noqa: E731
-            lag = lagrangian_bound(
-                problem, upper=base_cost, r=relaxed,
-                deadline=t0 + LAGRANGE_SHARE * (deadline - t0),
-                plan_every=LAGRANGE_PLAN_EVERY, plan_eval=cost_of)
-            lag = share_subgradient(problem, lag, relaxed, upper=base_cost, plan_eval=cost_of,
-                                    plan_every=SHARE_PLAN_EVERY,
-                                    deadline=t0 + REFINE_SHARE * (deadline - t0))
-            bound = lag.bound
-            if lag.plan is not None and lag.plan_cost <= base_cost:
-                orders = lag.plan
             # neighbourhoods first where the plan pays most above the relaxation
             S, N, T = problem.shape
             excess = _pair_costs(problem, orders)
@@ -94,9 +99,8 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
             orders, tried, improved = improve_by_chunks(
                 problem, orders, deadline=deadline, workers=workers, seed=seed,
                 priority=excess.sum(axis=1))
-            stats = {"method": f"Lagrangian bound ({lag.iterations} iterations) + plan repaired "
-                               f"from it + {tried} chunk MIPs ({LNS_ENGINE}), {improved} improving",
-                     "lagrange_seconds": lag.seconds, "variables": model_size(problem)}
+            stats["method"] = (f"Lagrangian bound and plan + {tried} chunk MIPs ({LNS_ENGINE}), "
+                               f"{improved} improving")
         objective = plan_cost(problem, orders).total
         bound = min(max(bound, decoupled_bound(problem)), objective)
         gap = (objective - bound) / max(1.0, abs(objective))
