@@ -36,6 +36,10 @@ THETA0 = 0.25      # first Polyak step factor, halved after PATIENCE iterations 
 PATIENCE = 5
 
 
+CACHE_ELEMENTS = 25_000_000   # f_t at the candidates kept in memory up to this many values
+BLOCK_ELEMENTS = 4_000_000    # (pairs x periods x levels) per block of the DPs
+
+
 @dataclass
 class Relaxation:
     """The per-(SKU, node) data of the relaxed problem, pairs flattened as p = s·N + n."""
@@ -44,9 +48,29 @@ class Relaxation:
     T: int
     base: np.ndarray        # [P, T] inventory with no planned arrivals
     cand: np.ndarray        # [P, C] sorted candidate cumulative arrivals
-    fcost: np.ndarray       # [P, T, C] f_t(base_t + cand)
     sku: np.ndarray         # [P]
     node: np.ndarray        # [P]
+    h: np.ndarray           # [P]
+    b: np.ndarray           # [P]
+    ss: np.ndarray          # [P]
+    pen: float
+    cache: np.ndarray | None = None   # [P, T, C] f_t(base_t + cand) when small enough
+
+    def f(self, rows, levels=None) -> np.ndarray:
+        """f_t(base_t + level) [rows, T, levels] (levels default: the candidates)."""
+        if levels is None:
+            if self.cache is not None:
+                return self.cache[rows]
+            levels = self.cand[rows]
+        inv = self.base[rows][:, :, None] + levels[:, None, :]
+        pos = np.maximum(inv, 0)
+        return self.h[rows, None, None] * pos + self.b[rows, None, None] * np.maximum(-inv, 0) \
+            + self.pen * np.maximum(self.ss[rows, None, None] - pos, 0)
+
+    def blocks(self, per_row: int):
+        step = max(1, BLOCK_ELEMENTS // max(1, per_row))
+        for k in range(0, self.P, step):
+            yield slice(k, min(self.P, k + step))
 
 
 def relaxation(p: ReplenishmentProblem) -> Relaxation:
@@ -54,20 +78,18 @@ def relaxation(p: ReplenishmentProblem) -> Relaxation:
     P = S * N
     base = (p.on_hand[:, :, None] + np.cumsum(p.inbound - p.demand, axis=2)).reshape(P, T)
     base = base.astype(float)
-    ss = np.repeat(p.safety_stock.reshape(P).astype(float)[:, None], 1, axis=1)
+    ss = p.safety_stock.reshape(P).astype(float)
     cp = np.repeat(p.case_pack.astype(float), N)[:, None]
-    bp = np.concatenate([-base, ss - base], axis=1)
+    bp = np.concatenate([-base, ss[:, None] - base], axis=1)
     cand = np.concatenate([np.zeros((P, 1)), cp * np.floor(bp / cp), cp * np.ceil(bp / cp)],
                           axis=1)
     cand = np.sort(np.maximum(cand, 0.0), axis=1)
-    h = np.repeat(p.holding_cost, N)[:, None, None]
-    b = np.repeat(p.backlog_cost, N)[:, None, None]
-    inv = base[:, :, None] + cand[:, None, :]
-    pos = np.maximum(inv, 0)
-    fcost = h * pos + b * np.maximum(-inv, 0) \
-        + p.safety_stock_penalty * np.maximum(ss[:, :, None] - pos, 0)
-    return Relaxation(P, T, base, cand, fcost, np.repeat(np.arange(S), N),
-                      np.tile(np.arange(N), S))
+    r = Relaxation(P, T, base, cand, np.repeat(np.arange(S), N), np.tile(np.arange(N), S),
+                   np.repeat(p.holding_cost, N), np.repeat(p.backlog_cost, N), ss,
+                   float(p.safety_stock_penalty))
+    if P * T * cand.shape[1] <= CACHE_ELEMENTS:
+        r.cache = r.f(slice(None))
+    return r
 
 
 def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
@@ -91,14 +113,26 @@ def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
 
 
 def solve_relaxed(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, *, need_plan=True):
-    """Exact minimum of each subproblem: (Σ values, arrivals [P, T] or None, item [S, T])."""
+    """Exact minimum of each subproblem (cheapest priced item per arrival period, MOQs and
+    fixed costs relaxed): (Σ values, arrivals [P, T] or None, item [S, T], values [P])."""
     S, N, T = p.shape
     price, item = _arrival_prices(p, lam, mu, nu)
     price = price.reshape(r.P, T)
-    cand = r.cand
-    C = cand.shape[1]
-    V = np.where(np.arange(C)[None, :] == 0, 0.0, np.inf) * np.ones((r.P, 1))
-    arg = np.empty((T, r.P, C), dtype=np.int16) if need_plan else None
+    values = np.empty(r.P)
+    arrivals = np.empty((r.P, T), dtype=np.int64) if need_plan else None
+    for rows in r.blocks(T * r.cand.shape[1]):
+        v, a = _solve_block(r.cand[rows], r.f(rows), price[rows], need_plan)
+        values[rows] = v
+        if need_plan:
+            arrivals[rows] = a
+    return float(values.sum()), arrivals, item, values
+
+
+def _solve_block(cand, fcost, price, need_plan):
+    P, C = cand.shape
+    T = fcost.shape[1]
+    V = np.where(np.arange(C)[None, :] == 0, 0.0, np.inf) * np.ones((P, 1))
+    arg = np.empty((T, P, C), dtype=np.int16) if need_plan else None
     cols = np.arange(C, dtype=np.int16)[None, :]
     for t in range(T):
         c = price[:, t]
@@ -111,19 +145,17 @@ def solve_relaxed(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, *, need_p
             idx = np.where(W <= M, cols, 0)
             idx = np.maximum.accumulate(idx, axis=1)
             arg[t] = np.where(ok[:, None], idx, cols)
-        V = newV + r.fcost[:, t, :]
+        V = newV + fcost[:, t, :]
     j = np.argmin(V, axis=1)
-    values = V[np.arange(r.P), j]
-    total = float(values.sum())
+    rows = np.arange(P)
+    values = V[rows, j]
     if not need_plan:
-        return total, None, item, values
-    R = np.empty((r.P, T))
-    rows = np.arange(r.P)
+        return values, None
+    R = np.empty((P, T))
     for t in range(T - 1, -1, -1):
         R[:, t] = cand[rows, j]
         j = arg[t][rows, j].astype(np.int64)
-    arrivals = np.diff(R, axis=1, prepend=0.0)
-    return total, np.rint(arrivals).astype(np.int64), item, values
+    return values, np.rint(np.diff(R, axis=1, prepend=0.0)).astype(np.int64)
 
 
 def _usage(p: ReplenishmentProblem, r: Relaxation, arrivals, item):
@@ -423,8 +455,17 @@ def refine(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, share=None, *,
     priced = _option_prices(p, opt, lam, mu, nu, share)
     # candidate DP for every pair (MOQ relaxed): order ≥ one candidate step
     options = [(pr.reshape(r.P, T), st.reshape(r.P, T)) for _, pr, st in priced]
-    one = np.ones(r.P, dtype=np.int64)
-    values, qty, kk = _dp(r.cand, r.fcost, options, [one] * len(options), need_plan)
+    values = np.empty(r.P)
+    qty = np.empty((r.P, T)) if need_plan else None
+    kk = np.empty((r.P, T), dtype=np.int64) if need_plan else None
+    for rows in r.blocks(T * r.cand.shape[1] * 2):
+        n_rows = len(range(r.P)[rows])
+        one = np.ones(n_rows, dtype=np.int64)
+        v, q, k_ = _dp(r.cand[rows], r.f(rows), [(o[rows], st[rows]) for o, st in options],
+                       [one] * len(options), need_plan)
+        values[rows] = v
+        if need_plan:
+            qty[rows], kk[rows] = q, k_
     item = None
     if need_plan:
         item_k = np.stack([np.repeat(i, N) for i, _, _ in priced], axis=1)   # [P, K]
@@ -442,36 +483,38 @@ def refine(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, share=None, *,
     levels = (top // cp).astype(np.int64) + min_k_p.max(axis=1) + 2
     sel = np.flatnonzero((min_k_p.max(axis=1) > 1) & (levels <= grid_max))
     if len(sel):
-        h = np.repeat(p.holding_cost, N)
-        b = np.repeat(p.backlog_cost, N)
-        ss = p.safety_stock.reshape(r.P).astype(float)
         for lo, hi in ((0, 32), (32, 96), (96, grid_max + 1)):
-            rows = sel[(levels[sel] > lo) & (levels[sel] <= hi)]
-            if not len(rows):
+            bucket = sel[(levels[sel] > lo) & (levels[sel] <= hi)]
+            if not len(bucket):
                 continue
-            C = int(levels[rows].max())
-            grid = cp[rows, None] * np.arange(C)[None, :].astype(float)
-            inv = r.base[rows][:, :, None] + grid[:, None, :]
-            pos = np.maximum(inv, 0)
-            fc = h[rows, None, None] * pos + b[rows, None, None] * np.maximum(-inv, 0) \
-                + p.safety_stock_penalty * np.maximum(ss[rows, None, None] - pos, 0)
-            opts = [(o[rows], st[rows]) for o, st in options]
-            shifts = [min_k_p[rows, k] for k in range(len(options))]
-            v, q, kk2 = _dp(grid, fc, opts, shifts, need_plan)
-            better = v > values[rows]          # both exact minima of valid relaxations
-            values[rows] = np.maximum(values[rows], v)
-            if need_plan:
-                rb = rows[better]
-                qty[rb] = q[better]
-                ik = item_k[rb]
-                item[rb] = np.where(kk2[better] >= 0,
-                                    np.take_along_axis(ik, np.maximum(kk2[better], 0), axis=1), -1)
+            C = int(levels[bucket].max())
+            step = max(1, BLOCK_ELEMENTS // (2 * T * C))
+            for k0 in range(0, len(bucket), step):
+                _grid_block(p, r, bucket[k0:k0 + step], C, cp, options, min_k_p, values,
+                            qty, item, item_k if need_plan else None, need_plan)
     cap, recv = capacities(p)
     value = float(values.sum()) - float((lam * np.where(cap >= 0, cap, 0)).sum()) \
         - float((mu * np.where(recv >= 0, recv, 0)).sum()) \
         - (nu * p.budget if p.budget is not None else 0.0)
     arrivals = np.rint(qty).astype(np.int64) if need_plan else None
     return value, arrivals, item, values
+
+
+def _grid_block(p, r, rows, C, cp, options, min_k_p, values, qty, item, item_k, need_plan):
+    """The MOQ-exact DP on every case-pack level for these pairs; updates in place."""
+    grid = cp[rows, None] * np.arange(C)[None, :].astype(float)
+    fc = r.f(rows, grid)
+    opts = [(o[rows], st[rows]) for o, st in options]
+    shifts = [min_k_p[rows, k] for k in range(len(options))]
+    v, q, kk2 = _dp(grid, fc, opts, shifts, need_plan)
+    better = v > values[rows]          # both exact minima of valid relaxations
+    values[rows] = np.maximum(values[rows], v)
+    if need_plan:
+        rb = rows[better]
+        qty[rb] = q[better]
+        ik = item_k[rb]
+        item[rb] = np.where(kk2[better] >= 0,
+                            np.take_along_axis(ik, np.maximum(kk2[better], 0), axis=1), -1)
 
 
 def fixed_cost_shares(p: ReplenishmentProblem, arrivals, item, r: Relaxation):
