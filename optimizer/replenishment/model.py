@@ -1,4 +1,5 @@
-"""The optimal strategy: one MIP of all SKUs, nodes and periods, solved by SCIP via OR-Tools.
+"""The MIP of all (or a chunk of) SKUs, nodes and periods; built with OR-Tools, solved by
+HiGHS through its C API (``engine="HIGHS"``) or by an OR-Tools backend (SCIP, CP-SAT).
 
 Variables per (SKU, node): end-of-period on-hand ``ip[t] ≥ 0``, backlog ``im[t] ≥ 0`` and
 safety shortfall ``sh[t] ≥ ss − ip[t]``; per supplier item, node and order period ``t``
@@ -6,8 +7,9 @@ safety shortfall ``sh[t] ≥ ss − ip[t]``; per supplier item, node and order p
 when the MOQ exceeds one case pack (``cp·k ≥ min_qty·y``, ``k ≤ K·y``); per
 (supplier, node, period) a binary ``z`` only when the fixed cost is positive (``k ≤ K·z``).
 ``K`` is the tightest valid big-M: the supplier's and the node's capacity, and the units
-that could ever be useful (initial backlog + all demand + safety stock), in case packs.
-Rows: inventory balance, supplier capacity, receiving capacity, budget.
+still useful from the arrival period on (``_big_m``), in case packs.
+Rows: inventory balance, supplier capacity, receiving capacity, budget, and per
+(supplier, node, period) ``Σ cp·k ≤ min(capacities, Σ cp·K)·z``.
 
 The model is a relaxation of the cost model only where ``holding + backlog <
 safety_stock_penalty`` (ip and im could both be raised); the reported objective is always

@@ -1,4 +1,5 @@
-"""Strategy dispatch: ``optimal`` (MIP warm-started from min/max, never worse than it) or
+"""Strategy dispatch: ``optimal`` (Lagrangian bound and plan, then the whole MIP by HiGHS for
+small models or a chunk neighbourhood search for large ones; never worse than min/max) or
 ``minmax`` (the peer-style baseline)."""
 
 from __future__ import annotations
