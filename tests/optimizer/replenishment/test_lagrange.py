@@ -3,11 +3,13 @@ in the subproblems) is a proven lower bound, and the plans repaired from it are 
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
 import pytest
 
+import optimizer.replenishment.solve  # noqa: F401  (the module, not the function)
 from optimizer.replenishment import parse_problem, solve, validate_plan
 from optimizer.replenishment import lagrange as lg
 from optimizer.replenishment.decompose import improve_by_chunks
@@ -91,3 +93,16 @@ def test_the_neighbourhood_search_keeps_plans_valid_and_never_worse():
     assert plan_cost(p, orders).total <= plan_cost(p, start).total + 1e-6
     validate_plan(p, ReplenishmentPlan(p, "feasible", orders, bound=0.0,
                                        solve_seconds=0.0).to_json())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_large_path_bound_is_below_the_optimum_the_full_mip_proves(seed, monkeypatch):
+    p = parse_problem(generate_problem(5, 2, 6, 2, seed=seed))
+    exact = solve(p, time_limit_s=30, workers=1).to_json()
+    assert exact["status"] == "optimal"
+    monkeypatch.setattr(sys.modules["optimizer.replenishment.solve"], "FULL_MIP_MAX_VARIABLES", 0)
+    plan = solve(p, time_limit_s=3, workers=1)
+    body = plan.to_json()
+    validate_plan(p, body)
+    assert "chunk" in plan.stats["method"]
+    assert body["bound"] <= exact["objective"] + 1e-6 <= body["objective"] + 2e-6
