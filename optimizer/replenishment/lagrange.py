@@ -195,6 +195,7 @@ class LagrangeResult:
     plan: list[Order] | None = None
     plan_cost: float = math.inf
     pair_values: np.ndarray | None = None    # [P] subproblem values at the best multipliers
+    share: np.ndarray | None = None          # [I, N, T] best fixed-cost shares (None = none)
 
 
 def lagrangian_bound(p: ReplenishmentProblem, *, upper: float, deadline: float,
@@ -636,7 +637,5 @@ def share_subgradient(p: ReplenishmentProblem, lag: LagrangeResult, r: Relaxatio
             break
         step = theta * max(upper - value, 1e-6 * abs(upper)) / norm
         share = _project_shares(p, share + step * g)
-    out = LagrangeResult(best, lag.lam, lag.mu, lag.nu, lag.iterations + it, lag.seconds,
-                         plan, plan_value, values_best)
-    out.share = best_share
-    return out
+    return LagrangeResult(best, lag.lam, lag.mu, lag.nu, lag.iterations + it, lag.seconds,
+                          plan, plan_value, values_best, best_share)
