@@ -16,8 +16,15 @@ multipliers ≥ 0,
 
 is a proven lower bound on the optimum (weak duality); the multipliers are improved by a
 projected subgradient method (Polyak steps towards the best plan's cost), and the best
-value seen is returned. The subproblem's arrivals at the multipliers also give plans
-(``lagrangian_plan``): rounded to MOQs and repaired to the capacities.
+value seen is returned (``lagrangian_bound``).
+
+Second stage (``refine``, ``share_subgradient``), at the best multipliers: each fixed cost
+F per (supplier, node, period) is split into shares ``π ≥ 0`` per item with ``Σ π ≤ F``
+(valid since ``Σ π·y ≤ F·z`` when every ``y ≤ z``), each order pays its item's share, and
+the MOQs are enforced exactly on pairs with few case-pack levels (a DP over all levels);
+the subproblems stay exact, so every value is again a proven bound. The shares are improved
+by projected subgradient. At every stage the subproblems' orders, repaired to the MOQs,
+capacities and budget (``repair_plan``), are candidate plans.
 """
 
 from __future__ import annotations
