@@ -230,7 +230,7 @@ def lagrangian_bound(p: ReplenishmentProblem, *, upper: float, deadline: float,
     it = 0
     plan, plan_value = None, math.inf
     pair_values = None
-    while it < max_iter and time.perf_counter() < deadline:
+    while it < max_iter and (it == 0 or time.perf_counter() < deadline):   # at least one
         total, arrivals, item, values = solve_relaxed(p, r, lam, mu, nu)
         value = total - float((lam * cap0).sum()) - float((mu * recv0).sum()) \
             - (nu * budget if budget is not None else 0.0)
@@ -618,7 +618,7 @@ def share_subgradient(p: ReplenishmentProblem, lag: LagrangeResult, r: Relaxatio
         value, arrivals, item, values = refine(p, r, lag.lam, lag.mu, lag.nu, share)
         value -= SAFETY * abs(value)
         it += 1
-        if value > best + 1e-9 * abs(best):
+        if not math.isfinite(best) or value > best + 1e-9 * abs(best):
             best, values_best, since = value, values, 0
             best_share = share
         else:

@@ -106,3 +106,18 @@ def test_the_large_path_bound_is_below_the_optimum_the_full_mip_proves(seed, mon
     validate_plan(p, body)
     assert "chunk" in plan.stats["method"]
     assert body["bound"] <= exact["objective"] + 1e-6 <= body["objective"] + 2e-6
+
+
+def test_with_no_time_for_the_subgradient_the_bound_is_still_the_lagrangian_one(monkeypatch):
+    from optimizer.replenishment.bound import decoupled_bound
+
+    mod = sys.modules["optimizer.replenishment.solve"]
+    monkeypatch.setattr(mod, "FULL_MIP_MAX_VARIABLES", 0)
+    monkeypatch.setattr(mod, "LAGRANGE_SHARE", 0.0)
+    monkeypatch.setattr(mod, "REFINE_SHARE", 0.0)
+    p = parse_problem(generate_problem(30, 2, 8, 3, seed=6))
+    plan = solve(p, time_limit_s=2, workers=1)
+    validate_plan(p, plan.to_json())
+    assert np.isfinite(plan.stats["lagrange_bound"])
+    assert plan.stats["lagrange_bound"] >= decoupled_bound(p) - 1e-6
+    assert plan.bound >= plan.stats["lagrange_bound"] - 1e-6
