@@ -148,6 +148,8 @@ class ReplenishmentProblem:
     # Internal (decomposition): capacity left per [supplier, period] / [node, period], -1 = none.
     supplier_capacity_by_period: np.ndarray | None = None
     receiving_capacity_by_period: np.ndarray | None = None
+    # Internal (neighbourhood search): fixed cost per [supplier, node, period] still to pay.
+    fixed_cost_by_slot: np.ndarray | None = None
 
     def supplier_cap(self, u: int, t: int) -> int:
         if self.supplier_capacity_by_period is not None:
@@ -158,6 +160,11 @@ class ReplenishmentProblem:
         if self.receiving_capacity_by_period is not None:
             return int(self.receiving_capacity_by_period[n, t])
         return int(self.receiving_capacity[n])
+
+    def fixed_cost(self, u: int, n: int, t: int) -> float:
+        if self.fixed_cost_by_slot is not None:
+            return float(self.fixed_cost_by_slot[u, n, t])
+        return float(self.fixed_order_cost[u])
 
     @property
     def shape(self) -> tuple[int, int, int]:
