@@ -317,7 +317,7 @@ def _solve_highs(solver, order_vars, hint_vars, hint_vals, *, deadline, workers,
         index=np.array([i for r in rows for i in r.var_index], dtype=np.int32),
         value=np.array([c for r in rows for c in r.coefficient], dtype=np.float64),
         integrality=np.array([1 if v.is_integer else 0 for v in cols], dtype=np.int32))
-    model = SimpleNamespace(_arrays=arrays, offset=float(proto.objective_offset))
+    model = SimpleNamespace(arrays=arrays, offset=float(proto.objective_offset))
     start = None
     if hint_vals is not None:
         start = np.zeros(len(cols))
