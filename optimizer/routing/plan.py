@@ -231,8 +231,11 @@ def make_plan(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]
     )
     residual = _Residual(problem, allocation)
     backorders = []
-    for line in range(problem.n_lines):
-        missing = int(problem.line_qty[line]) - sum(shipped.get(line, {}).values())
+    a = np.array(allocation, dtype=np.int64).reshape(-1, 3)
+    short = problem.line_qty - np.bincount(a[:, 0], weights=a[:, 2],
+                                           minlength=problem.n_lines).astype(np.int64)
+    for line in np.flatnonzero(short > 0).tolist():
+        missing = int(short[line])
         if missing > 0:
             order = int(problem.line_order[line])
             backorders.append(Backorder(
