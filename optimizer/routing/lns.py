@@ -95,27 +95,76 @@ class _Neighbourhoods:
         return chosen
 
 
-def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float,
-            floor: np.ndarray, *, deadline: float, seed: int,
-            stop: threading.Event | None = None) -> LnsResult:
-    """LNS from the plan ``values`` (solver values, cost ``objective``) until ``deadline``.
-    ``floor``: per order, what it could cost in the model's terms (its share of the LP
-    relaxation, or its own lower bound); an order's regret is its cost above it."""
+class SharedPlan:
+    """The plan several search threads improve together. A step reads a snapshot, solves
+    its small MIP without the lock, and commits under the lock: directly when nothing was
+    committed since its snapshot, otherwise only if the merged plan still satisfies every
+    row and costs less."""
+
+    def __init__(self, model, values: np.ndarray, objective: float):
+        self.model = model
+        self.values = values.copy()
+        self.objective = objective
+        self.version = 0
+        self.lock = threading.Lock()
+
+    def snapshot(self) -> tuple[np.ndarray, float, int]:
+        with self.lock:
+            return self.values.copy(), self.objective, self.version
+
+    def commit(self, cols: np.ndarray, new: np.ndarray, objective: float,
+               version: int) -> bool:
+        with self.lock:
+            if version == self.version:
+                if objective >= self.objective - 1e-6:
+                    return False
+                self.values[cols] = new
+                self.objective = objective
+                self.version += 1
+                return True
+            merged = self.values.copy()
+            merged[cols] = new
+            merged_cost = float(self.model.cost @ merged) + self.model.offset
+            if merged_cost >= self.objective - 1e-6 or not satisfies(self.model, merged):
+                return False
+            self.values, self.objective = merged, merged_cost
+            self.version += 1
+            return True
+
+    def offer(self, values: np.ndarray, objective: float) -> None:
+        """A whole plan from elsewhere (the full MIP's incumbent), kept if cheaper."""
+        with self.lock:
+            if objective < self.objective - 1e-6:
+                self.values, self.objective = values.copy(), objective
+                self.version += 1
+
+
+def satisfies(model, values: np.ndarray) -> bool:
+    a = model.arrays
+    activity = np.bincount(model.row_of_nonzero, weights=a["value"] * values[a["index"]],
+                           minlength=model.n_constraints)
+    return bool(np.all(activity <= a["row_upper"] + 1e-6)
+                and np.all(activity >= a["row_lower"] - 1e-6))
+
+
+def search(problem: RoutingProblem, shared: SharedPlan, floor: np.ndarray, *,
+           deadline: float, seed: int) -> tuple[int, int]:
+    """One search thread on ``shared`` until ``deadline``: (steps, improvements)."""
     from .model import highs_solve
 
+    model = shared.model
     var_order = model.var_order
     cost = model.cost
     integral = model.arrays["integrality"] == 1
     n_orders = problem.n_orders
     hoods = _Neighbourhoods(problem, seed)
-    values = values.copy()
     size, steps, better = START_FREE, 0, 0
-    while time.perf_counter() < deadline - 0.05 and not (stop and stop.is_set()):
+    while time.perf_counter() < deadline - 0.05:
         steps += 1
+        values, objective, version = shared.snapshot()
         current = np.bincount(var_order, weights=cost * values, minlength=n_orders)
         regret = np.maximum(current - floor, 0.0) + 1e-3
-        free_orders = hoods.pick(regret, min(size, n_orders))
-        free = free_orders[var_order]
+        free = hoods.pick(regret, min(size, n_orders))[var_order]
         sub, cols = submodel(model, free, values)
         if sub.n_variables == 0:
             continue
@@ -126,10 +175,32 @@ def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float
                              relative_gap=1e-6, start=values[cols])
         if result.values is not None and result.objective < objective - 1e-6:
             new = np.where(integral[cols], np.rint(result.values), result.values)
-            values[cols] = new
-            objective = result.objective
-            better += 1
+            better += shared.commit(cols, new, result.objective, version)
         # grow the neighbourhood while the small MIPs solve fast, shrink it when they don't
         size = (min(MAX_FREE, int(size * 1.25)) if result.optimal
                 else max(MIN_FREE, int(size * 0.7)))
-    return LnsResult(values, objective, steps, better)
+    return steps, better
+
+
+def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float,
+            floor: np.ndarray, *, deadline: float, seed: int, threads: int = 1) -> LnsResult:
+    """LNS from the plan ``values`` (solver values, cost ``objective``) until ``deadline``,
+    on ``threads`` threads (each runs HiGHS on one thread of its own).
+    ``floor``: per order, what it could cost in the model's terms (its share of the LP
+    relaxation, or its own lower bound); an order's regret is its cost above it."""
+    shared = SharedPlan(model, values, objective)
+    counts = [(0, 0)] * threads
+
+    def run(i: int) -> None:
+        counts[i] = search(problem, shared, floor, deadline=deadline, seed=seed + 7919 * i)
+
+    if threads <= 1:
+        run(0)
+    else:
+        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    return LnsResult(shared.values, shared.objective, sum(c[0] for c in counts),
+                     sum(c[1] for c in counts))

@@ -92,3 +92,38 @@ def test_a_wave_too_big_for_the_lp_still_improves_on_greedy_within_its_limit():
     validate_plan(problem, plan)
     assert plan.objective < greedy.objective
     assert plan.bound <= plan.objective
+
+
+def test_shared_plan_merges_only_what_stays_valid_and_cheaper():
+    from optimizer.routing.lns import SharedPlan, satisfies
+
+    problem = _problem(orders=200, nodes=6, skus=60, seed=14)
+    model = build_model(problem)
+    start = model.encode(greedy_allocation(problem))
+    cost = float(model.cost @ start) + model.offset
+    shared = SharedPlan(model, start, cost)
+    values, objective, version = shared.snapshot()
+    # two steps from the same snapshot, on disjoint orders
+    rng = np.random.default_rng(1)
+    picks = rng.permutation(problem.n_orders)
+    results = []
+    for orders in (picks[:40], picks[40:80]):
+        free = np.zeros(problem.n_orders, dtype=bool)
+        free[orders] = True
+        sub, cols = submodel(model, free[model.var_order], values)
+        res = highs_solve(sub, time_limit_s=30, workers=1, seed=0, relative_gap=0.0,
+                          start=values[cols])
+        results.append((cols, np.rint(res.values), res.objective))
+    first, second = results
+    assert shared.commit(first[0], first[1], first[2], version) == (first[2] < cost - 1e-6)
+    shared.commit(second[0], second[1], second[2], version)   # stale snapshot: merged or not
+    assert satisfies(model, shared.values)
+    assert shared.objective == pytest.approx(float(model.cost @ shared.values) + model.offset)
+    assert shared.objective <= min(cost, first[2]) + 1e-6
+    # a merge that breaks a row is refused: push every x to its upper bound (a stale
+    # snapshot, so the merged plan is checked)
+    assert shared.version > version
+    broken = model.arrays["upper"].copy()
+    before = shared.objective
+    assert not shared.commit(np.arange(model.n_variables), broken, -1e18, version)
+    assert shared.objective == before and satisfies(model, shared.values)
