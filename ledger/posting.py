@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import Connection, Engine, and_, event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ledger.errors import (
@@ -134,11 +134,18 @@ def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -
     Returns None when this caller holds the key.
     """
     dialect = conn.dialect.name
-    ins = (postgresql.insert(_idem) if dialect == "postgresql" else sqlite.insert(_idem))
-    stmt = ins.values(key=key, scope=scope, request_hash=digest, status="pending",
-                      created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
     # RETURNING, not rowcount: some driver/dialect pairs report -1 for INSERTs.
-    if conn.execute(stmt.returning(_idem.c.key)).first() is not None:
+    if dialect == "postgresql":  # the hot path (every keyed request): the driver's SQL
+        claimed = conn.exec_driver_sql(
+            "INSERT INTO idempotency_keys (key, scope, request_hash, status, created_at)"
+            " VALUES (%s, %s, %s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, scope, digest, utcnow())).first()
+    else:
+        stmt = sqlite.insert(_idem).values(
+            key=key, scope=scope, request_hash=digest, status="pending",
+            created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+        claimed = conn.execute(stmt.returning(_idem.c.key)).first()
+    if claimed is not None:
         return None
     row = conn.execute(select(_idem.c.request_hash, _idem.c.response, _idem.c.scope)
                        .where(_idem.c.key == key)).one()
