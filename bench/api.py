@@ -166,6 +166,30 @@ async def drive(clients: list[Client], start: float) -> None:
     await asyncio.gather(*(c.run(start) for c in clients))
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and its children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent not idle (every process, ours or not)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
 def oversold(url: str) -> int:
     """Units reserved beyond what planned shipments hold, plus any negative bucket."""
     engine = make_engine(url)
@@ -237,8 +261,13 @@ def run_against(url: str, args) -> int:
         clients = [Client(port, token, skus, weights, regions, channels, deadline, i,
                           interval, (interval or 0) * i / args.clients)
                    for i in range(args.clients)]
+        server_cpu, machine_cpu = tree_cpu_seconds(server.pid), machine_busy_seconds()
+        client_cpu = time.process_time()
         asyncio.run(drive(clients, started))
         elapsed = time.perf_counter() - started
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        machine_cpu = machine_busy_seconds() - machine_cpu
+        client_cpu = time.process_time() - client_cpu
         lat = sorted(x for c in clients for x in c.latencies)
         errors = [e for c in clients for e in c.errors]
         statuses: dict[str, int] = {}
@@ -255,6 +284,11 @@ def run_against(url: str, args) -> int:
               f"load average before {load_before}")
         print(f"orders/s {ok / elapsed:,.1f}   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
               f"errors {len(errors)}   outcomes {statuses}")
+        per = 1000 / max(1, ok + len(errors))
+        print(f"CPU per order: gunicorn {server_cpu * per:.2f} ms, load generator "
+              f"{client_cpu * per:.2f} ms, whole machine {machine_cpu * per:.2f} ms "
+              f"(database and anything else running included; "
+              f"{machine_cpu / elapsed:.2f} of {os.cpu_count()} cores busy)")
         for e in errors[:5]:
             print("  error:", e)
         os.killpg(server.pid, signal.SIGTERM)
