@@ -35,6 +35,7 @@ from ledger.errors import (
 )
 from ledger.models import IdempotencyRecord, MovementRow, Node, Sku, StockPosition, utcnow
 from ledger.movements import BUCKETS, MAX_MOVEMENTS_PER_POSTING, Movement, position_deltas
+from ledger.rawsql import fetch, rowcount
 
 _positions = StockPosition.__table__
 _movements = MovementRow.__table__
@@ -136,10 +137,11 @@ def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -
     dialect = conn.dialect.name
     # RETURNING, not rowcount: some driver/dialect pairs report -1 for INSERTs.
     if dialect == "postgresql":  # the hot path (every keyed request): the driver's SQL
-        claimed = conn.exec_driver_sql(
+        claimed = fetch(
+            conn,
             "INSERT INTO idempotency_keys (key, scope, request_hash, status, created_at)"
             " VALUES (%s, %s, %s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING key",
-            (key, scope, digest, utcnow())).first()
+            (key, scope, digest, utcnow())) or None
     else:
         stmt = sqlite.insert(_idem).values(
             key=key, scope=scope, request_hash=digest, status="pending",
@@ -257,7 +259,7 @@ def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tupl
               "to_node_id": node_id if to_bucket else None, "to_bucket": m.to_bucket,
               "doc_type": m.doc_type, "doc_id": m.doc_id, "actor": actor, "note": m.note,
               "created_at": when}
-    ids = tuple(r[0] for r in conn.exec_driver_sql(sql, params))
+    ids = tuple(r[0] for r in fetch(conn, sql, params))
     if not ids:
         changes = {m.from_bucket: -m.qty, **({to_bucket: m.qty} if to_bucket else {})}
         raise InsufficientStock(_describe_shortage(conn, sku_id, node_id, m.sku, m.node,
@@ -329,8 +331,8 @@ def _insert_movements(conn: Connection, rows: list[dict]) -> tuple[int, ...]:
             for c in _MOVEMENT_COLUMNS:
                 value = row[c]
                 params[f"{c}_{i}"] = to_db(value) if (c == "created_at" and to_db) else value
-        result = conn.exec_driver_sql(_insert_movements_sql(dialect, len(chunk)), params)
-        ids.extend(sorted(r[0] for r in result))
+        ids.extend(sorted(r[0] for r in fetch(conn, _insert_movements_sql(dialect, len(chunk)),
+                                              params)))
     return tuple(ids)
 
 
@@ -362,12 +364,12 @@ def _apply_deltas(conn: Connection, skus: ChainMap, nodes: ChainMap,
             continue
         if all(d > 0 for d in changes.values()):
             values = {f"v_{b}": changes.get(b, 0) for b in BUCKETS}
-            conn.exec_driver_sql(_upsert_sql(dialect, tuple(changes)),
-                                 {"sku_id": sku_id, "node_id": node_id, **values})
+            rowcount(conn, _upsert_sql(dialect, tuple(changes)),
+                     {"sku_id": sku_id, "node_id": node_id, **values})
             continue
         params = {"sku_id": sku_id, "node_id": node_id,
                   **{f"d_{b}": d for b, d in changes.items()}}
-        if conn.exec_driver_sql(_update_sql(dialect, changes), params).rowcount != 1:
+        if rowcount(conn, _update_sql(dialect, changes), params) != 1:
             shortages.extend(_describe_shortage(conn, sku_id, node_id, sku, node, changes))
     if shortages:
         raise InsufficientStock(shortages)

@@ -1,4 +1,4 @@
-"""Multi-row INSERTs in the driver's own SQL, for hot write paths.
+"""The driver's own SQL for hot paths: lean execution and multi-row INSERTs.
 
 Building, compiling and executing an ORM flush or a Core construct costs far
 more CPU than the database spends on a small INSERT. ``insert_rows`` writes
@@ -6,6 +6,11 @@ any number of rows of one table in one statement (optionally ``RETURNING``),
 with the SQL text built once per (dialect, table, columns, rows, suffix) and
 values converted by the columns' own SQLAlchemy bind processors, so SQLite
 and PostgreSQL get exactly what the ORM would have sent them.
+
+``fetch`` runs one statement on the connection's DBAPI cursor through
+SQLAlchemy's lean path (``Connection._cursor_execute``: events, logging and
+error translation, including invalidation on disconnect) without building a
+``Result``, which costs more than a small statement's round trip.
 """
 
 from __future__ import annotations
@@ -16,6 +21,26 @@ from sqlalchemy import Connection, Table
 
 _CACHE: dict[tuple, tuple[str, tuple]] = {}
 MAX_ROWS = 200  # per statement; far below any bind-parameter limit
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any] | dict = ()) -> list[tuple]:
+    """Execute ``sql`` in ``conn``'s transaction; the rows it returns (if any)."""
+    cursor = conn.connection.cursor()
+    try:
+        conn._cursor_execute(cursor, sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    finally:
+        cursor.close()
+
+
+def rowcount(conn: Connection, sql: str, params: Sequence[Any] | dict = ()) -> int:
+    """Execute a statement that returns no rows; how many rows it changed."""
+    cursor = conn.connection.cursor()
+    try:
+        conn._cursor_execute(cursor, sql, params)
+        return cursor.rowcount
+    finally:
+        cursor.close()
 
 
 def _prepared(conn: Connection, table: Table, columns: tuple[str, ...], n: int,
@@ -46,7 +71,5 @@ def insert_rows(conn: Connection, table: Table, columns: Sequence[str],
         for row in chunk:
             for proc, value in zip(procs, row):
                 params.append(proc(value) if proc is not None and value is not None else value)
-        result = conn.exec_driver_sql(sql, tuple(params))
-        if result.returns_rows:
-            out.extend(tuple(r) for r in result)
+        out.extend(fetch(conn, sql, tuple(params)))
     return out

@@ -22,6 +22,7 @@ from ledger.db import unit_of_work
 from ledger.errors import IdempotencyConflict, IdempotencyInProgress, LedgerError
 from ledger.models import IdempotencyRecord, utcnow
 from ledger.posting import claim_idempotency_key, request_hash
+from ledger.rawsql import fetch
 
 STALE_AFTER = dt.timedelta(seconds=60)
 MAX_KEY = 255
@@ -64,10 +65,10 @@ def complete(session: Session, key: str, response: dict | str) -> None:
         return
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
-    conn.exec_driver_sql(
-        "UPDATE idempotency_keys SET status = 'done', response = %s::json WHERE key = %s"
-        if pg else "UPDATE idempotency_keys SET status = 'done', response = ? WHERE key = ?",
-        (response, key))
+    fetch(conn,
+          "UPDATE idempotency_keys SET status = 'done', response = %s::json WHERE key = %s"
+          if pg else "UPDATE idempotency_keys SET status = 'done', response = ? WHERE key = ?",
+          (response, key))
 
 
 def abandon(sessions: sessionmaker[Session], key: str) -> None:

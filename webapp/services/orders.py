@@ -27,7 +27,7 @@ from ledger.models import (
 )
 from ledger.movements import Movement
 from ledger.posting import CodeCache, lock_positions, post
-from ledger.rawsql import insert_rows
+from ledger.rawsql import fetch, insert_rows
 from webapp.services.routing_input import build_problem, master_data, order_document
 
 MAX_LINES_PER_ORDER = 200
@@ -253,13 +253,13 @@ def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
                           doc_type="order", doc_id=shipment["order"])
                  for shipment in plan["shipments"] for line in shipment["lines"]]
         if attempt == 0:  # kept to the end: COMMIT releases it, one round trip fewer
-            conn.exec_driver_sql("SAVEPOINT order_intake")
+            fetch(conn, "SAVEPOINT order_intake")
         try:
             view = _write_order(conn, data, master, sku_ids, problem, plan, actor)
             if moves:  # last: row locks on stock are held only from here to commit
                 post(conn, moves, actor=actor)
         except LedgerError as err:
-            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT order_intake")
+            fetch(conn, "ROLLBACK TO SAVEPOINT order_intake")
             if last or not isinstance(err, InsufficientStock):
                 raise
             continue
@@ -300,7 +300,7 @@ def _atp(conn, sku_ids: list[int], node_codes: dict[int, str],
             " AND p.available - COALESCE(s.promise_buffer, 0) > 0"
             " ORDER BY p.sku_id, p.node_id")
     return [{"node": node_codes[node], "sku": sku_codes[sku], "available": int(qty)}
-            for node, sku, qty in conn.exec_driver_sql(sql, tuple(sku_ids))
+            for node, sku, qty in fetch(conn, sql, tuple(sku_ids))
             if node in node_codes]
 
 
@@ -347,56 +347,42 @@ _LINE_COLUMNS = ("order_id", "line_no", "sku_id", "qty", "qty_backordered", "bac
 _HISTORY_COLUMNS = ("order_id", "from_status", "to_status", "actor", "reason", "at")
 _SHIPMENT_COLUMNS = ("order_id", "node_id", "status", "transit_days", "cost", "explanation",
                      "created_at")
-_FUSED_SQL: dict[tuple[int, int, int], str] = {}
+_FUSED_SQL = (
+    f"WITH o AS (INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES "
+    f"({', '.join(['%s'] * len(_ORDER_COLUMNS))}) ON CONFLICT (code) DO NOTHING RETURNING id),"
+    f" l AS (INSERT INTO order_lines ({', '.join(_LINE_COLUMNS)})"
+    " SELECT o.id, v.* FROM o,"
+    " unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[], %s::text[]) AS v"
+    " RETURNING id, line_no),"
+    f" h AS (INSERT INTO order_status_history ({', '.join(_HISTORY_COLUMNS)})"
+    " SELECT o.id, v.* FROM o,"
+    " unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS v),"
+    f" s AS (INSERT INTO shipments ({', '.join(_SHIPMENT_COLUMNS)})"
+    " SELECT o.id, v.node_id, 'planned', v.transit_days, v.cost, v.explanation, v.created_at"
+    " FROM o, unnest(%s::integer[], %s::integer[], %s::numeric[], %s::text[],"
+    " %s::timestamptz[]) AS v (node_id, transit_days, cost, explanation, created_at)"
+    " RETURNING id, node_id),"
+    " sl AS (INSERT INTO shipment_lines (shipment_id, order_line_id, qty)"
+    " SELECT s.id, l.id, v.qty FROM unnest(%s::integer[], %s::integer[], %s::integer[])"
+    " AS v (node_id, line_no, qty) JOIN s ON s.node_id = v.node_id"
+    " JOIN l ON l.line_no = v.line_no)"
+    " SELECT o.id, s.node_id, s.id FROM o LEFT JOIN s ON true")
 
 
-def _values(types: tuple[str, ...], n: int) -> str:
-    row = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
-    return ", ".join([row] * n)
+def _columns(rows: list[tuple], n: int) -> list[list]:
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(n)]
 
 
 def _write_rows_fused(conn, order_row, line_rows, history_rows, shipment_rows,
                       shipment_line_rows) -> dict[int, int] | None:
     """PostgreSQL: the order, lines, history, shipments and shipment lines in
-    one statement (data-modifying CTEs, each feeding the next its ids): one
-    round trip instead of five. No row back means the code is taken."""
-    shape = (len(line_rows), len(shipment_rows), len(shipment_line_rows))
-    sql = _FUSED_SQL.get(shape)
-    if sql is None:
-        sql = (
-            f"WITH o AS (INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES "
-            f"({', '.join(['%s'] * len(_ORDER_COLUMNS))}) ON CONFLICT (code) DO NOTHING"
-            " RETURNING id),"
-            f" l AS (INSERT INTO order_lines ({', '.join(_LINE_COLUMNS)})"
-            " SELECT o.id, v.* FROM o, (VALUES "
-            f"{_values(('integer', 'integer', 'integer', 'integer', 'text'), shape[0])})"
-            " AS v RETURNING id, line_no),"
-            f" h AS (INSERT INTO order_status_history ({', '.join(_HISTORY_COLUMNS)})"
-            " SELECT o.id, v.* FROM o, (VALUES "
-            f"{_values(('text', 'text', 'text', 'text', 'timestamptz'), len(history_rows))})"
-            " AS v)")
-        if shape[1]:
-            sql += (
-                f", s AS (INSERT INTO shipments ({', '.join(_SHIPMENT_COLUMNS)})"
-                " SELECT o.id, v.node_id, 'planned', v.transit_days, v.cost, v.explanation,"
-                " v.created_at FROM o, (VALUES "
-                f"{_values(('integer', 'integer', 'numeric', 'text', 'timestamptz'), shape[1])})"
-                " AS v (node_id, transit_days, cost, explanation, created_at)"
-                " RETURNING id, node_id),"
-                " sl AS (INSERT INTO shipment_lines (shipment_id, order_line_id, qty)"
-                " SELECT s.id, l.id, v.qty FROM (VALUES "
-                f"{_values(('integer', 'integer', 'integer'), shape[2])})"
-                " AS v (node_id, line_no, qty) JOIN s ON s.node_id = v.node_id"
-                " JOIN l ON l.line_no = v.line_no)"
-                " SELECT o.id, s.node_id, s.id FROM o LEFT JOIN s ON true")
-        else:
-            sql += " SELECT o.id, NULL, NULL FROM o"
-        _FUSED_SQL[shape] = sql
-    params = [*order_row]
-    for rows in (line_rows, history_rows, shipment_rows, shipment_line_rows):
-        for row in rows:
-            params.extend(row)
-    result = conn.exec_driver_sql(sql, tuple(params)).fetchall()
+    one statement (data-modifying CTEs, each feeding the next its ids; rows
+    passed as one array per column, so the statement text never changes and
+    stays prepared): one round trip instead of five. No row back means the
+    code is taken."""
+    params = [*order_row, *_columns(line_rows, 5), *_columns(history_rows, 5),
+              *_columns(shipment_rows, 5), *_columns(shipment_line_rows, 3)]
+    result = fetch(conn, _FUSED_SQL, tuple(params))
     if not result:
         return None
     return {node_id: id_ for _, node_id, id_ in result if id_ is not None}
