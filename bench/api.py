@@ -183,6 +183,32 @@ def tree_cpu_seconds(root: int) -> float:
     return total / tick
 
 
+def pids_cpu_seconds(pids: list[int]) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def backend_pids(url: str) -> list[int]:
+    """PostgreSQL server processes serving the benchmark database (a local server)."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            me = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            return [pid for (pid,) in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                if pid != me]
+    finally:
+        engine.dispose()
+
+
 def machine_busy_seconds() -> float:
     """CPU time the whole machine has spent not idle (every process, ours or not)."""
     with open("/proc/stat") as f:
@@ -254,6 +280,13 @@ def run_against(url: str, args) -> int:
             except OSError:
                 time.sleep(0.2)
         time.sleep(2)
+        # Two seconds of closed-loop traffic first, not counted: the workers open
+        # their pools, the driver prepares its statements, the caches fill.
+        warm_until = time.perf_counter() + 2
+        asyncio.run(drive([Client(port, token, skus, weights, regions, channels, warm_until,
+                                  10_000 + i) for i in range(args.clients)],
+                          time.perf_counter()))
+        pg_pids = backend_pids(url)
         load_before = "%.2f %.2f %.2f" % os.getloadavg()
         started = time.perf_counter()
         deadline = started + args.seconds
@@ -261,11 +294,13 @@ def run_against(url: str, args) -> int:
         clients = [Client(port, token, skus, weights, regions, channels, deadline, i,
                           interval, (interval or 0) * i / args.clients)
                    for i in range(args.clients)]
+        pg_cpu = pids_cpu_seconds(pg_pids)
         server_cpu, machine_cpu = tree_cpu_seconds(server.pid), machine_busy_seconds()
         client_cpu = time.process_time()
         asyncio.run(drive(clients, started))
         elapsed = time.perf_counter() - started
         server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        pg_cpu = pids_cpu_seconds(pg_pids) - pg_cpu
         machine_cpu = machine_busy_seconds() - machine_cpu
         client_cpu = time.process_time() - client_cpu
         lat = sorted(x for c in clients for x in c.latencies)
@@ -284,8 +319,13 @@ def run_against(url: str, args) -> int:
               f"load average before {load_before}")
         print(f"orders/s {ok / elapsed:,.1f}   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
               f"errors {len(errors)}   outcomes {statuses}")
+        if lat:
+            print("latency ms: " + "  ".join(
+                f"p{q:g} {lat[min(len(lat) - 1, int(len(lat) * q / 100))] * 1000:.1f}"
+                for q in (10, 90, 95, 99.9)) + f"  max {lat[-1] * 1000:.1f}")
         per = 1000 / max(1, ok + len(errors))
-        print(f"CPU per order: gunicorn {server_cpu * per:.2f} ms, load generator "
+        print(f"CPU per order: gunicorn {server_cpu * per:.2f} ms, PostgreSQL backends "
+              f"{pg_cpu * per:.2f} ms, load generator "
               f"{client_cpu * per:.2f} ms, whole machine {machine_cpu * per:.2f} ms "
               f"(database and anything else running included; "
               f"{machine_cpu / elapsed:.2f} of {os.cpu_count()} cores busy)")
