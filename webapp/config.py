@@ -35,6 +35,8 @@ class Config:
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret_key()
         self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
         self.ROUTING_TIME_LIMIT_S = float(os.environ.get("STOCKROUTE_ROUTING_TIME_LIMIT_S", "10"))
+        # INFO writes a JSON access line per request; WARNING keeps only problems.
+        self.LOG_LEVEL = os.environ.get("STOCKROUTE_LOG_LEVEL", "INFO").upper()
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)
