@@ -33,6 +33,26 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any] | dict = ()) -> list
         cursor.close()
 
 
+def fetch_after(conn: Connection, first: str, sql: str,
+                params: Sequence[Any] | dict = ()) -> list[tuple]:
+    """Run ``first`` (whose result is not wanted, e.g. ``SAVEPOINT``), then
+    ``fetch`` ``sql`` (which returns rows): on PostgreSQL both go to the server in one round trip
+    (the driver's pipeline mode). Not for the first statement of a
+    transaction (the driver's implicit ``BEGIN`` waits for its answer)."""
+    if conn.dialect.name != "postgresql":
+        fetch(conn, first)
+        return fetch(conn, sql, params)
+    leading, cursor = conn.connection.cursor(), conn.connection.cursor()
+    try:
+        with conn.connection.driver_connection.pipeline():
+            conn._cursor_execute(leading, first, ())
+            conn._cursor_execute(cursor, sql, params)
+            return cursor.fetchall()  # (this syncs the pipeline; ``sql`` must return rows)
+    finally:
+        leading.close()
+        cursor.close()
+
+
 def rowcount(conn: Connection, sql: str, params: Sequence[Any] | dict = ()) -> int:
     """Execute a statement that returns no rows; how many rows it changed."""
     cursor = conn.connection.cursor()

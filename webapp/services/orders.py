@@ -27,7 +27,7 @@ from ledger.models import (
 )
 from ledger.movements import Movement
 from ledger.posting import CodeCache, lock_positions, post
-from ledger.rawsql import fetch, insert_rows
+from ledger.rawsql import fetch, fetch_after, insert_rows
 from webapp.services.routing_input import build_problem, master_data, order_document
 
 MAX_LINES_PER_ORDER = 200
@@ -252,14 +252,15 @@ def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
         moves = [Movement("reserve", line["sku"], line["qty"], shipment["node"],
                           doc_type="order", doc_id=shipment["order"])
                  for shipment in plan["shipments"] for line in shipment["lines"]]
-        if attempt == 0:  # kept to the end: COMMIT releases it, one round trip fewer
-            fetch(conn, "SAVEPOINT order_intake")
         try:
-            view = _write_order(conn, data, master, sku_ids, problem, plan, actor)
+            # The savepoint is set with the first attempt's writes (one round
+            # trip) and kept to the end: COMMIT releases it.
+            view = _write_order(conn, data, master, sku_ids, problem, plan, actor,
+                                savepoint=attempt == 0)
             if moves:  # last: row locks on stock are held only from here to commit
                 post(conn, moves, actor=actor)
         except LedgerError as err:
-            fetch(conn, "ROLLBACK TO SAVEPOINT order_intake")
+            fetch(conn, f"ROLLBACK TO {_SAVEPOINT}")
             if last or not isinstance(err, InsufficientStock):
                 raise
             continue
@@ -304,6 +305,7 @@ def _atp(conn, sku_ids: list[int], node_codes: dict[int, str],
             if node in node_codes]
 
 
+_SAVEPOINT = "SAVEPOINT order_intake"
 _ORDERS = Order.__table__
 _ORDER_LINES = OrderLine.__table__
 _HISTORY = OrderStatusChange.__table__
@@ -320,8 +322,10 @@ _EXCEPTION_UPSERT = (
 
 
 def _write_rows(conn, order_row, line_rows, history_rows, shipment_rows,
-                shipment_line_rows) -> dict[int, int] | None:
+                shipment_line_rows, savepoint: bool) -> dict[int, int] | None:
     """One INSERT per table; {node id: shipment id}, or None if the code is taken."""
+    if savepoint:
+        fetch(conn, _SAVEPOINT)
     rows = insert_rows(conn, _ORDERS, _ORDER_COLUMNS, [order_row],
                        "ON CONFLICT (code) DO NOTHING RETURNING id")
     if not rows:
@@ -374,7 +378,7 @@ def _columns(rows: list[tuple], n: int) -> list[list]:
 
 
 def _write_rows_fused(conn, order_row, line_rows, history_rows, shipment_rows,
-                      shipment_line_rows) -> dict[int, int] | None:
+                      shipment_line_rows, savepoint: bool) -> dict[int, int] | None:
     """PostgreSQL: the order, lines, history, shipments and shipment lines in
     one statement (data-modifying CTEs, each feeding the next its ids; rows
     passed as one array per column, so the statement text never changes and
@@ -382,14 +386,15 @@ def _write_rows_fused(conn, order_row, line_rows, history_rows, shipment_rows,
     code is taken."""
     params = [*order_row, *_columns(line_rows, 5), *_columns(history_rows, 5),
               *_columns(shipment_rows, 5), *_columns(shipment_line_rows, 3)]
-    result = fetch(conn, _FUSED_SQL, tuple(params))
+    result = (fetch_after(conn, _SAVEPOINT, _FUSED_SQL, tuple(params)) if savepoint
+              else fetch(conn, _FUSED_SQL, tuple(params)))
     if not result:
         return None
     return {node_id: id_ for _, node_id, id_ in result if id_ is not None}
 
 
 def _write_order(conn, data: OrderIn, master, sku_ids: dict[str, int], problem: dict,
-                 plan: dict, actor: str) -> dict:
+                 plan: dict, actor: str, *, savepoint: bool = False) -> dict:
     """Write a routed order (status, lines, history, shipments, backorders and
     their exceptions), in one statement on PostgreSQL and one INSERT per table
     elsewhere; return its view."""
@@ -423,7 +428,8 @@ def _write_order(conn, data: OrderIn, master, sku_ids: dict[str, int], problem: 
     shipment_line_rows = [(node_id, l["line"], l["qty"])
                           for s, node_id, _ in shipments for l in s["lines"]]
     write = _write_rows_fused if conn.dialect.name == "postgresql" else _write_rows
-    ids = write(conn, order_row, line_rows, history_rows, shipment_rows, shipment_line_rows)
+    ids = write(conn, order_row, line_rows, history_rows, shipment_rows, shipment_line_rows,
+                savepoint)
     if ids is None:
         raise DuplicateOrder(f"order {data.id!r} exists already", field="id")
     shipments = [(s, ids[node_id], cost) for s, node_id, cost in shipments]
