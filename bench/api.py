@@ -183,17 +183,18 @@ def tree_cpu_seconds(root: int) -> float:
     return total / tick
 
 
-def pids_cpu_seconds(pids: list[int]) -> float:
+def pids_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) used so far by each of these processes."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
 
 
 def backend_pids(url: str) -> list[int]:
@@ -300,7 +301,9 @@ def run_against(url: str, args) -> int:
         asyncio.run(drive(clients, started))
         elapsed = time.perf_counter() - started
         server_cpu = tree_cpu_seconds(server.pid) - server_cpu
-        pg_cpu = pids_cpu_seconds(pg_pids) - pg_cpu
+        # backends opened during the run count from zero (a pool growing)
+        pg_after = pids_cpu_seconds(backend_pids(url))
+        pg_cpu = sum(t - pg_cpu.get(pid, 0.0) for pid, t in pg_after.items())
         machine_cpu = machine_busy_seconds() - machine_cpu
         client_cpu = time.process_time() - client_cpu
         lat = sorted(x for c in clients for x in c.latencies)
