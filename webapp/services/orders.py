@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ledger.errors import InsufficientStock, LedgerError, NotFound, UnknownSku
 from ledger.models import (
-    Channel, ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
+    ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
     Sku, utcnow,
 )
 from ledger.movements import Movement
