@@ -1,12 +1,17 @@
 """Orders per second through the real HTTP stack: gunicorn, Flask, PostgreSQL.
 
     python bench/api.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                        [--clients 32] [--seconds 60] [--workers 4]
+                        [--clients 32] [--seconds 60] [--workers 4] [--threads 1]
+                        [--rate ORDERS_PER_S]
 
 Creates a throwaway PostgreSQL database, loads the demo world, creates an API
-token, starts gunicorn (WORKERS workers) on a free local port, and runs
-CLIENTS concurrent clients posting orders (1-4 lines, SKUs drawn with a
-skewed popularity so some are hot) for SECONDS. Prints orders/s, p50/p99
+token, starts gunicorn (WORKERS workers, THREADS threads each) on a free local
+port, and runs CLIENTS concurrent clients posting orders (1-4 lines, SKUs
+drawn with a skewed popularity so some are hot) for SECONDS: closed loop (each
+client sends its next order when the last is answered: the maximum
+throughput) or, with --rate, open loop (the clients together offer RATE
+orders/s on a fixed schedule; latency is counted from when each order was
+due, so queueing behind a slow answer counts). Prints orders/s, p50/p99
 latency, errors, then checks that no unit was oversold (no negative bucket,
 reserved = sum of planned shipment lines) and that the audit is clean. In
 the same run it measures the ledger-only reservation rate (bench/ledger.py's
@@ -17,6 +22,7 @@ Targets: >= 300 orders/s, p50 <= 30 ms, p99 <= 150 ms, 0 errors, 0 oversold.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import http.client
 import json
 import os
@@ -26,7 +32,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -69,46 +74,147 @@ def load_world(url: str) -> tuple[list[str], list[tuple[str, str]], list[str], s
     return skus, regions, channels, token
 
 
-class Client(threading.Thread):
-    def __init__(self, port, token, skus, weights, regions, channels, deadline, seed):
-        super().__init__(daemon=True)
+class Client:
+    """One keep-alive connection posting orders, on the shared event loop.
+
+    A lean load generator (raw HTTP/1.1 over asyncio streams, one thread):
+    it runs on the same cores as the server, so it should cost little, and a
+    single event loop adds no GIL hand-offs to the latencies it measures. It
+    reconnects whenever the server closes the connection (gunicorn's sync
+    workers close after every response).
+
+    Closed loop (``interval`` None): the next order is sent when the answer
+    to the last one arrives. Open loop: order k is due at ``start + offset +
+    k * interval``; its latency is counted from when it was due, so time spent
+    waiting behind a slow answer is counted too (no coordinated omission).
+    """
+
+    def __init__(self, port, token, skus, weights, regions, channels, deadline, seed,
+                 interval=None, offset=0.0):
         self.port, self.token = port, token
         self.skus, self.weights, self.regions, self.channels = skus, weights, regions, channels
         self.deadline, self.rng = deadline, random.Random(seed)
+        self.interval, self.offset = interval, offset
         self.latencies: list[float] = []
         self.errors: list[str] = []
         self.statuses: dict[str, int] = {}
 
-    def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        while time.perf_counter() < self.deadline:
-            n = self.rng.choice((1, 1, 2, 2, 3, 4))
-            lines = [{"sku": s, "qty": self.rng.choice((1, 1, 1, 2, 3))}
-                     for s in self.rng.choices(self.skus, self.weights, k=n)]
-            region, service = self.rng.choice(self.regions)
-            body = json.dumps({"id": f"B-{uuid.uuid4().hex[:16]}", "region": region,
-                               "service": service, "channel": self.rng.choice(self.channels),
-                               "lines": lines})
-            headers = {"Authorization": f"Bearer {self.token}",
-                       "Content-Type": "application/json",
-                       "Idempotency-Key": uuid.uuid4().hex}
-            t0 = time.perf_counter()
+    def request(self) -> bytes:
+        n = self.rng.choice((1, 1, 2, 2, 3, 4))
+        lines = [{"sku": s, "qty": self.rng.choice((1, 1, 1, 2, 3))}
+                 for s in self.rng.choices(self.skus, self.weights, k=n)]
+        region, service = self.rng.choice(self.regions)
+        body = json.dumps({"id": f"B-{uuid.uuid4().hex[:16]}", "region": region,
+                           "service": service, "channel": self.rng.choice(self.channels),
+                           "lines": lines}).encode()
+        return (f"POST /api/v1/orders HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                f"Authorization: Bearer {self.token}\r\nContent-Type: application/json\r\n"
+                f"Idempotency-Key: {uuid.uuid4().hex}\r\nContent-Length: {len(body)}\r\n"
+                f"\r\n").encode() + body
+
+    async def run(self, start: float) -> None:
+        reader = writer = None
+        k = 0
+        while True:
+            due = time.perf_counter()
+            if self.interval is not None:
+                due = start + self.offset + k * self.interval
+                k += 1
+                if due >= self.deadline:
+                    break
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            elif due >= self.deadline:
+                break
+            message = self.request()
+            if self.interval is None:
+                due = time.perf_counter()
             try:
-                conn.request("POST", "/api/v1/orders", body, headers)
-                resp = conn.getresponse()
-                payload = resp.read()
-            except (OSError, http.client.HTTPException) as exc:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+                writer.write(message)
+                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+                lines = head.decode("latin-1").split("\r\n")
+                status = int(lines[0].split()[1])
+                headers = dict(line.lower().split(": ", 1) for line in lines[1:] if ": " in line)
+                if "content-length" in headers:
+                    payload = await reader.readexactly(int(headers["content-length"]))
+                else:
+                    payload = await reader.read()
+                if headers.get("connection") == "close" or "content-length" not in headers:
+                    writer.close()
+                    reader = writer = None
+            except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError,
+                    asyncio.LimitOverrunError, ValueError, IndexError) as exc:
                 self.errors.append(repr(exc))
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                if writer is not None:
+                    writer.close()
+                reader = writer = None
                 continue
-            self.latencies.append(time.perf_counter() - t0)
-            if resp.status != 201:
-                self.errors.append(f"{resp.status} {payload[:200]!r}")
+            self.latencies.append(time.perf_counter() - due)
+            if status != 201:
+                self.errors.append(f"{status} {payload[:200]!r}")
             else:
-                status = json.loads(payload)["status"]
-                self.statuses[status] = self.statuses.get(status, 0) + 1
-        conn.close()
+                outcome = json.loads(payload)["status"]
+                self.statuses[outcome] = self.statuses.get(outcome, 0) + 1
+        if writer is not None:
+            writer.close()
+
+
+async def drive(clients: list[Client], start: float) -> None:
+    await asyncio.gather(*(c.run(start) for c in clients))
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by a process and its children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def pids_cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU time (user + system) used so far by each of these processes."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def backend_pids(url: str) -> list[int]:
+    """PostgreSQL server processes serving the benchmark database (a local server)."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        with engine.connect() as conn:
+            me = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            return [pid for (pid,) in conn.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+                if pid != me]
+    finally:
+        engine.dispose()
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent not idle (every process, ours or not)."""
+    with open("/proc/stat") as f:
+        ticks = [int(x) for x in f.readline().split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
 
 
 def oversold(url: str) -> int:
@@ -143,6 +249,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (more than 1: the gthread worker)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: offer this many orders/s in total (latency is "
+                             "counted from when each order was due); default: closed loop")
     args = parser.parse_args()
 
     with throwaway_database(args.url, "stockroute_apibench") as url:
@@ -157,6 +268,7 @@ def run_against(url: str, args) -> int:
         weights = [1.0 / (i + 1) ** 1.1 for i in range(len(skus))]  # skewed: a few hot SKUs
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "WEB_CONCURRENCY": str(args.workers),
+               "STOCKROUTE_THREADS": str(args.threads),
                "SECRET_KEY": uuid.uuid4().hex, "STOCKROUTE_LOG_LEVEL": "WARNING"}
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
@@ -169,15 +281,31 @@ def run_against(url: str, args) -> int:
             except OSError:
                 time.sleep(0.2)
         time.sleep(2)
-        deadline = time.perf_counter() + args.seconds
-        clients = [Client(port, token, skus, weights, regions, channels, deadline, i)
-                   for i in range(args.clients)]
+        # Two seconds of closed-loop traffic first, not counted: the workers open
+        # their pools, the driver prepares its statements, the caches fill.
+        warm_until = time.perf_counter() + 2
+        asyncio.run(drive([Client(port, token, skus, weights, regions, channels, warm_until,
+                                  10_000 + i) for i in range(args.clients)],
+                          time.perf_counter()))
+        pg_pids = backend_pids(url)
+        load_before = "%.2f %.2f %.2f" % os.getloadavg()
         started = time.perf_counter()
-        for c in clients:
-            c.start()
-        for c in clients:
-            c.join()
+        deadline = started + args.seconds
+        interval = args.clients / args.rate if args.rate else None
+        clients = [Client(port, token, skus, weights, regions, channels, deadline, i,
+                          interval, (interval or 0) * i / args.clients)
+                   for i in range(args.clients)]
+        pg_cpu = pids_cpu_seconds(pg_pids)
+        server_cpu, machine_cpu = tree_cpu_seconds(server.pid), machine_busy_seconds()
+        client_cpu = time.process_time()
+        asyncio.run(drive(clients, started))
         elapsed = time.perf_counter() - started
+        server_cpu = tree_cpu_seconds(server.pid) - server_cpu
+        # backends opened during the run count from zero (a pool growing)
+        pg_after = pids_cpu_seconds(backend_pids(url))
+        pg_cpu = sum(t - pg_cpu.get(pid, 0.0) for pid, t in pg_after.items())
+        machine_cpu = machine_busy_seconds() - machine_cpu
+        client_cpu = time.process_time() - client_cpu
         lat = sorted(x for c in clients for x in c.latencies)
         errors = [e for c in clients for e in c.errors]
         statuses: dict[str, int] = {}
@@ -187,10 +315,23 @@ def run_against(url: str, args) -> int:
         ok = sum(statuses.values())
         p50 = statistics.median(lat) * 1000 if lat else float("nan")
         p99 = lat[int(len(lat) * 0.99) - 1] * 1000 if lat else float("nan")
-        print(f"gunicorn {args.workers} workers, {args.clients} clients, {elapsed:.0f} s, "
-              f"{os.cpu_count()} cores")
+        mode = (f"open loop, {args.rate:g} orders/s offered" if args.rate
+                else "closed loop")
+        print(f"gunicorn {args.workers} workers x {args.threads} threads, {args.clients} "
+              f"clients, {mode}, {elapsed:.0f} s, {os.cpu_count()} cores, "
+              f"load average before {load_before}")
         print(f"orders/s {ok / elapsed:,.1f}   p50 {p50:.1f} ms   p99 {p99:.1f} ms   "
               f"errors {len(errors)}   outcomes {statuses}")
+        if lat:
+            print("latency ms: " + "  ".join(
+                f"p{q:g} {lat[min(len(lat) - 1, int(len(lat) * q / 100))] * 1000:.1f}"
+                for q in (10, 90, 95, 99.9)) + f"  max {lat[-1] * 1000:.1f}")
+        per = 1000 / max(1, ok + len(errors))
+        print(f"CPU per order: gunicorn {server_cpu * per:.2f} ms, PostgreSQL backends "
+              f"{pg_cpu * per:.2f} ms, load generator "
+              f"{client_cpu * per:.2f} ms, whole machine {machine_cpu * per:.2f} ms "
+              f"(database and anything else running included; "
+              f"{machine_cpu / elapsed:.2f} of {os.cpu_count()} cores busy)")
         for e in errors[:5]:
             print("  error:", e)
         os.killpg(server.pid, signal.SIGTERM)

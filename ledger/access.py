@@ -24,10 +24,11 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, select, update
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.errors import LedgerError, NotFound
@@ -245,12 +246,28 @@ def touch_token(session: Session, token_id: int, now: dt.datetime | None = None)
                     .values(last_used_at=now or utcnow()))
 
 
+# Called with a token id when it is revoked in this process (and again when
+# that transaction commits): caches of verified tokens forget it at once.
+# Other processes learn of a revocation when their cache entries expire.
+revocation_listeners: list[Callable[[int], None]] = []
+
+
+def _announce_revocation(session: Session, token_id: int) -> None:
+    def tell(*_args) -> None:
+        for listener in list(revocation_listeners):
+            listener(token_id)
+
+    tell()
+    event.listen(session, "after_commit", tell, once=True)
+
+
 def revoke_token(session: Session, token_id: int, *, now: dt.datetime | None = None) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound(f"no token with id {token_id}", field="id")
     if token.revoked_at is None:
         token.revoked_at = now or utcnow()
+    _announce_revocation(session, token.id)
     return token
 
 

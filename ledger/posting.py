@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import Connection, Engine, and_, event, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ledger.errors import (
@@ -35,6 +35,7 @@ from ledger.errors import (
 )
 from ledger.models import IdempotencyRecord, MovementRow, Node, Sku, StockPosition, utcnow
 from ledger.movements import BUCKETS, MAX_MOVEMENTS_PER_POSTING, Movement, position_deltas
+from ledger.rawsql import fetch, rowcount
 
 _positions = StockPosition.__table__
 _movements = MovementRow.__table__
@@ -134,11 +135,19 @@ def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -
     Returns None when this caller holds the key.
     """
     dialect = conn.dialect.name
-    ins = (postgresql.insert(_idem) if dialect == "postgresql" else sqlite.insert(_idem))
-    stmt = ins.values(key=key, scope=scope, request_hash=digest, status="pending",
-                      created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
     # RETURNING, not rowcount: some driver/dialect pairs report -1 for INSERTs.
-    if conn.execute(stmt.returning(_idem.c.key)).first() is not None:
+    if dialect == "postgresql":  # the hot path (every keyed request): the driver's SQL
+        claimed = fetch(
+            conn,
+            "INSERT INTO idempotency_keys (key, scope, request_hash, status, created_at)"
+            " VALUES (%s, %s, %s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING key",
+            (key, scope, digest, utcnow())) or None
+    else:
+        stmt = sqlite.insert(_idem).values(
+            key=key, scope=scope, request_hash=digest, status="pending",
+            created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+        claimed = conn.execute(stmt.returning(_idem.c.key)).first()
+    if claimed is not None:
         return None
     row = conn.execute(select(_idem.c.request_hash, _idem.c.response, _idem.c.scope)
                        .where(_idem.c.key == key)).one()
@@ -250,7 +259,7 @@ def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tupl
               "to_node_id": node_id if to_bucket else None, "to_bucket": m.to_bucket,
               "doc_type": m.doc_type, "doc_id": m.doc_id, "actor": actor, "note": m.note,
               "created_at": when}
-    ids = tuple(r[0] for r in conn.exec_driver_sql(sql, params))
+    ids = tuple(r[0] for r in fetch(conn, sql, params))
     if not ids:
         changes = {m.from_bucket: -m.qty, **({to_bucket: m.qty} if to_bucket else {})}
         raise InsufficientStock(_describe_shortage(conn, sku_id, node_id, m.sku, m.node,
@@ -322,8 +331,8 @@ def _insert_movements(conn: Connection, rows: list[dict]) -> tuple[int, ...]:
             for c in _MOVEMENT_COLUMNS:
                 value = row[c]
                 params[f"{c}_{i}"] = to_db(value) if (c == "created_at" and to_db) else value
-        result = conn.exec_driver_sql(_insert_movements_sql(dialect, len(chunk)), params)
-        ids.extend(sorted(r[0] for r in result))
+        ids.extend(sorted(r[0] for r in fetch(conn, _insert_movements_sql(dialect, len(chunk)),
+                                              params)))
     return tuple(ids)
 
 
@@ -355,12 +364,12 @@ def _apply_deltas(conn: Connection, skus: ChainMap, nodes: ChainMap,
             continue
         if all(d > 0 for d in changes.values()):
             values = {f"v_{b}": changes.get(b, 0) for b in BUCKETS}
-            conn.exec_driver_sql(_upsert_sql(dialect, tuple(changes)),
-                                 {"sku_id": sku_id, "node_id": node_id, **values})
+            rowcount(conn, _upsert_sql(dialect, tuple(changes)),
+                     {"sku_id": sku_id, "node_id": node_id, **values})
             continue
         params = {"sku_id": sku_id, "node_id": node_id,
                   **{f"d_{b}": d for b, d in changes.items()}}
-        if conn.exec_driver_sql(_update_sql(dialect, changes), params).rowcount != 1:
+        if rowcount(conn, _update_sql(dialect, changes), params) != 1:
             shortages.extend(_describe_shortage(conn, sku_id, node_id, sku, node, changes))
     if shortages:
         raise InsufficientStock(shortages)

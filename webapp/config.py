@@ -40,6 +40,8 @@ class Config:
         # When set, /metrics asks for "Authorization: Bearer <this>"; unset, it is open
         # (for a scraper on a private network).
         self.METRICS_TOKEN = os.environ.get("STOCKROUTE_METRICS_TOKEN") or None
+        # INFO writes a JSON access line per request; WARNING keeps only problems.
+        self.LOG_LEVEL = os.environ.get("STOCKROUTE_LOG_LEVEL", "INFO").upper()
         self.TESTING = False
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -107,6 +107,60 @@ def test_an_expired_token_is_401(client, sessions):
     assert resp.status_code == 401
 
 
+def test_a_revocation_made_elsewhere_is_honoured_within_the_token_cache_bound(
+        client, sessions, monkeypatch):
+    """Another process (a worker, the CLI) revoking a token is not seen at once:
+    the verified token is remembered for TOKEN_CACHE_TTL_S, and no longer."""
+    import datetime as dt
+    import time
+
+    from sqlalchemy import update
+
+    from ledger.access import ApiToken
+    from ledger.models import utcnow
+    from webapp.api import auth
+
+    monkeypatch.setattr(auth, "TOKEN_CACHE_TTL_S", 0.3)
+    with unit_of_work(sessions) as s:
+        token, plaintext = create_token(s, "t", "inventory:read")
+        token_id = token.id
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/inventory/A", headers=headers).status_code == 404  # authed
+    with unit_of_work(sessions) as s:  # as another process would: no in-process notice
+        s.execute(update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=utcnow()))
+    revoked_at = time.monotonic()
+    while time.monotonic() - revoked_at < 0.2:
+        status = client.get("/api/v1/inventory/A", headers=headers).status_code
+        assert status in (401, 404)
+    time.sleep(0.35 - (time.monotonic() - revoked_at))
+    assert client.get("/api/v1/inventory/A", headers=headers).status_code == 401
+    # An expiry is checked on every request, cached or not.
+    with unit_of_work(sessions) as s:
+        token, plaintext = create_token(s, "t2", "inventory:read", expires_days=1,
+                                        now=utcnow() - dt.timedelta(days=1) + dt.timedelta(
+                                            seconds=1.5))
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    monkeypatch.setattr(auth, "TOKEN_CACHE_TTL_S", 60)
+    assert client.get("/api/v1/inventory/A", headers=headers).status_code == 404
+    time.sleep(1.6)
+    assert client.get("/api/v1/inventory/A", headers=headers).status_code == 401
+
+
+def test_a_cached_token_revoked_in_this_process_is_refused_at_once(client, sessions,
+                                                                   monkeypatch):
+    from ledger.access import revoke_token
+    from webapp.api import auth
+    monkeypatch.setattr(auth, "TOKEN_CACHE_TTL_S", 60)
+    with unit_of_work(sessions) as s:
+        token, plaintext = create_token(s, "t", "inventory:read")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    for _ in range(3):  # cached now
+        assert client.get("/api/v1/inventory/A", headers=headers).status_code == 404
+    with unit_of_work(sessions) as s:
+        revoke_token(s, token.id)
+    assert client.get("/api/v1/inventory/A", headers=headers).status_code == 401
+
+
 def test_a_token_without_the_scope_is_403_and_admin_may_do_anything(client, sessions):
     resp = client.get("/api/v1/inventory/A", headers=bearer(sessions, "orders:write"))
     assert resp.status_code == 403

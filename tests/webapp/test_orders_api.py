@@ -152,3 +152,28 @@ def test_the_replenishment_plan_endpoint_plans_and_names_bad_fields(client):
     bad = {**problem, "demand": [{"sku": "A", "node": "N1", "period": 9, "qty": 10}]}
     r = client.post("/api/v1/replenishment/plan", json=bad, headers=client.writer)
     assert r.status_code == 422 and r.get_json()["error"]["field"].startswith("demand[0]")
+
+
+def test_a_request_whose_key_is_still_in_flight_gets_409_and_a_stale_one_is_taken_over(
+        client, sessions):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from ledger.models import IdempotencyRecord, utcnow
+    from webapp.services import idempotency
+    from webapp.services.orders import OrderIn
+    payload = OrderIn.model_validate(ORDER).model_dump(mode="json")
+    assert idempotency.claim(sessions, "k-busy", "orders", payload) is None  # in flight
+    h = {**client.writer, "Idempotency-Key": "k-busy"}
+    r = client.post("/api/v1/orders", json=ORDER, headers=h)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "idempotency_in_progress"
+    with read_only(sessions) as s:
+        assert queries.balances(s, sku="A", node="N1")[0].reserved == 0
+    with unit_of_work(sessions) as s:  # the worker holding it died long ago
+        s.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == "k-busy")
+                  .values(created_at=utcnow() - dt.timedelta(minutes=5)))
+    r = client.post("/api/v1/orders", json=ORDER, headers=h)
+    assert r.status_code == 201 and r.get_json()["status"] == "routed"
+    again = client.post("/api/v1/orders", json=ORDER, headers=h)
+    assert again.status_code == 201 and again.get_json() == r.get_json()

@@ -214,3 +214,29 @@ def test_a_return_is_authorised_received_and_restocked(sessions):
     with pytest.raises(svc.InvalidTransition):
         with unit_of_work(sessions) as s:
             returns.disposition(s, rma["code"], "scrap", actor="qa")
+
+
+def test_the_intake_answer_is_the_order_as_it_was_stored(sessions):
+    """submit_order builds its answer from the values it wrote; reading the
+    order back through the ORM gives the same view (split, backorder, history)."""
+    from webapp.api.orders import OrderOut
+    world(sessions, {("A", "N1"): 2, ("A", "N2"): 1, ("B", "N2"): 1})
+    view = submit(sessions, "SO-1", [("A", 4), ("B", 1)], customer_ref="C-9", priority=3,
+                  promised_date="2030-01-31")
+    assert view["status"] == "backordered" and len(view["shipments"]) == 2
+    assert view.pop("routing_status")
+    with read_only(sessions) as s:
+        stored = svc.order_view(s, "SO-1")
+
+    def same_clock(v):  # SQLite gives back naive UTC datetimes
+        if isinstance(v, dict):
+            return {k: same_clock(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [same_clock(x) for x in v]
+        return v.replace("+00:00", "") if isinstance(v, str) else v
+
+    assert same_clock(view) == same_clock(stored)
+    OrderOut.model_validate(view)
+    assert [h["actor"] for h in view["history"]] == ["test", "test"]
+    assert bucket(sessions, "A", "N1", "reserved") == 2 and bucket(sessions, "B", "N2",
+                                                                  "reserved") == 1

@@ -7,17 +7,31 @@ through ``session_user_loader`` (the hook the planner pages will set). No
 credentials → 401; credentials without the scope → 403. The ``admin`` scope
 satisfies every requirement. ``@public`` marks the few endpoints that need no
 credentials (health, metrics, the API description), explicitly.
+
+A verified token is remembered per process for ``TOKEN_CACHE_TTL_S`` seconds
+(``STOCKROUTE_TOKEN_CACHE_SECONDS``, default 2; 0 turns the cache off), so a
+busy client costs no database read per request. Expiry is checked on every
+request; a revocation is honoured at once by the process that made it and by
+every other process (gunicorn workers, after a CLI revoke) within that bound.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import hashlib
+import os
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
 from flask import g, request
 
-from ledger.access import SCOPES, needs_touch, touch_token, verify_token
+from ledger.access import (
+    SCOPES, TOUCH_EVERY, _aware, revocation_listeners, touch_token, verify_token)
+from ledger.models import utcnow
 from ledger.db import read_only, unit_of_work
 from webapp.errors import ApiError
 from webapp.extensions import db
@@ -63,23 +77,82 @@ def _bearer() -> str | None:
     return credentials.strip()
 
 
+# Verified tokens, per engine: sha256(plaintext) -> _Verified. A hit skips the
+# database for TOKEN_CACHE_TTL_S seconds after the token was read. Expiry is
+# checked on every hit; a revocation made in this process (``revoke_token``)
+# evicts the token at once; one made elsewhere (another worker, the CLI) is
+# honoured here within TOKEN_CACHE_TTL_S. Unknown or refused tokens are never
+# cached: they always go to the database.
+TOKEN_CACHE_TTL_S = float(os.environ.get("STOCKROUTE_TOKEN_CACHE_SECONDS", "2"))
+TOKEN_CACHE_MAX = 10_000
+_verified: "weakref.WeakKeyDictionary[object, dict[str, _Verified]]" = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+@dataclass
+class _Verified:
+    principal: Principal
+    expires_at: dt.datetime | None   # the token's own expiry
+    last_used_at: dt.datetime | None
+    fresh_until: float               # time.monotonic() after which it is read again
+
+
+def _forget(token_id: int) -> None:
+    with _lock:
+        for cache in list(_verified.values()):
+            for key in [k for k, v in cache.items() if v.principal.id == token_id]:
+                cache.pop(key, None)
+
+
+revocation_listeners.append(_forget)
+
+
+def _verify(plaintext: str) -> _Verified | None:
+    engine = db.engine
+    key = hashlib.sha256(plaintext.encode()).hexdigest()
+    cache = _verified.get(engine)
+    if cache is None:
+        with _lock:
+            cache = _verified.setdefault(engine, {})
+    hit = cache.get(key)
+    if hit is not None and hit.fresh_until > time.monotonic():
+        if hit.expires_at is None or hit.expires_at > utcnow():
+            return hit
+        cache.pop(key, None)
+        return None
+    with read_only(db.sessions) as session:
+        token = verify_token(session, plaintext, touch=False)
+        if token is None:
+            cache.pop(key, None)
+            return None
+        hit = _Verified(Principal("token", token.prefix, token.scope_set, token.id),
+                        _aware(token.expires_at) if token.expires_at else None,
+                        _aware(token.last_used_at) if token.last_used_at else None,
+                        time.monotonic() + TOKEN_CACHE_TTL_S)
+    if TOKEN_CACHE_TTL_S > 0:
+        with _lock:
+            if len(cache) >= TOKEN_CACHE_MAX:
+                cache.clear()
+            cache[key] = hit
+    return hit
+
+
 def current_principal() -> Principal | None:
     if "principal" in g:
         return g.principal
     principal = None
     plaintext = _bearer()
     if plaintext is not None:
-        with read_only(db.sessions) as session:
-            token = verify_token(session, plaintext, touch=False)
-            if token is not None:  # read it before the session ends
-                principal = Principal("token", token.prefix, token.scope_set, token.id)
-                stale = needs_touch(token)
-        if principal is None:
+        verified = _verify(plaintext)
+        if verified is None:
             raise ApiError(401, "the token is unknown, expired or revoked",
                            field="Authorization", headers=CHALLENGE)
-        if stale:
+        principal = verified.principal
+        now = utcnow()
+        if verified.last_used_at is None or now - verified.last_used_at > TOUCH_EVERY:
+            verified.last_used_at = now  # kept to the minute: see ledger.access.needs_touch
             with unit_of_work(db.sessions) as session:
-                touch_token(session, principal.id)
+                touch_token(session, principal.id, now)
     elif session_user_loader is not None:
         principal = session_user_loader()
     g.principal = principal

@@ -3,7 +3,7 @@ re-optimisation, and the routing contract as a pure planning endpoint."""
 
 from __future__ import annotations
 
-from flask import request
+from flask import Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.db import read_only, unit_of_work
@@ -160,14 +160,15 @@ def post_order(body: svc.OrderIn):
     try:
         with unit_of_work(db.sessions) as session:
             view = _out(svc.submit_order(session, body, router=route_problem, actor=actor()))
-            answer = view.model_dump(mode="json", by_alias=True)
+            # Serialised once: the same text is stored for retries and sent.
+            answer = view.model_dump_json(by_alias=True)
             if key:
                 idempotency.complete(session, key, answer)
     except BaseException:
         if key:
             idempotency.abandon(db.sessions, key)
         raise
-    return answer, 201
+    return Response(answer, status=201, mimetype="application/json")
 
 
 @bp.get("/orders/<order_id>")

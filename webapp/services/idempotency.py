@@ -22,6 +22,7 @@ from ledger.db import unit_of_work
 from ledger.errors import IdempotencyConflict, IdempotencyInProgress, LedgerError
 from ledger.models import IdempotencyRecord, utcnow
 from ledger.posting import claim_idempotency_key, request_hash
+from ledger.rawsql import fetch
 
 STALE_AFTER = dt.timedelta(seconds=60)
 MAX_KEY = 255
@@ -37,6 +38,14 @@ def claim(sessions: sessionmaker[Session], key: str, scope: str, body) -> dict |
         raise LedgerError(f"Idempotency-Key must be 1-{MAX_KEY} characters",
                           field="Idempotency-Key")
     digest = request_hash(body)
+    engine = sessions.kw["bind"]
+    if engine.dialect.name == "postgresql":
+        # One statement, so no transaction around it: one round trip, not three.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            try:
+                return claim_idempotency_key(conn, key, scope, digest)
+            except IdempotencyInProgress:
+                pass  # perhaps a worker that died: look again, under a lock
     with unit_of_work(sessions) as session:
         try:
             return claim_idempotency_key(session.connection(), key, scope, digest)
@@ -48,9 +57,18 @@ def claim(sessions: sessionmaker[Session], key: str, scope: str, body) -> dict |
             raise
 
 
-def complete(session: Session, key: str, response: dict) -> None:
-    session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == key)
-                    .values(status="done", response=response))
+def complete(session: Session, key: str, response: dict | str) -> None:
+    """Store the answer (a dict, or its JSON text) in the work's transaction."""
+    if not isinstance(response, str):
+        session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == key)
+                        .values(status="done", response=response))
+        return
+    conn = session.connection()
+    pg = conn.dialect.name == "postgresql"
+    fetch(conn,
+          "UPDATE idempotency_keys SET status = 'done', response = %s::json WHERE key = %s"
+          if pg else "UPDATE idempotency_keys SET status = 'done', response = ? WHERE key = ?",
+          (response, key))
 
 
 def abandon(sessions: sessionmaker[Session], key: str) -> None:

@@ -1,9 +1,10 @@
 """Order intake and lifecycle: plain functions over a unit of work and a router.
 
 ``submit_order`` is the real-time path: validate, route the one order against
-current ATP, and reserve its shipments in the same transaction. The positions
-of the order's SKUs are locked (in canonical order) before ATP is read, so
-the routing decision is made on stock nobody else can take meanwhile: two
+current ATP, and reserve its shipments in the same transaction. Reservations
+are optimistic (conditional updates; see ``route_and_reserve``): an order that
+loses a race for stock is routed again on fresh ATP, and the last attempt
+locks the positions of its SKUs (in canonical order) before reading, so two
 orders racing for the last unit are serialised, and the second is routed
 elsewhere or backordered — never an error.
 """
@@ -21,12 +22,13 @@ from sqlalchemy.orm import Session, selectinload
 
 from ledger.errors import InsufficientStock, LedgerError, NotFound, UnknownSku
 from ledger.models import (
-    Channel, ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
+    ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
     Sku, utcnow,
 )
 from ledger.movements import Movement
-from ledger.posting import lock_positions, post
-from webapp.services.routing_input import build_problem, order_document
+from ledger.posting import CodeCache, lock_positions, post
+from ledger.rawsql import fetch, fetch_after, insert_rows
+from webapp.services.routing_input import build_problem, master_data, order_document
 
 MAX_LINES_PER_ORDER = 200
 Router = Callable[[dict], dict]  # routing-contract problem JSON -> plan JSON
@@ -84,31 +86,6 @@ def _record(order: Order, to_status: str, actor: str, reason: str | None = None)
                                            to_status=to_status, actor=actor, reason=reason))
     order.status = to_status
     order.updated_at = utcnow()
-
-
-def _create_order(session: Session, data: OrderIn, actor: str) -> Order:
-    if session.scalar(select(Order.id).where(Order.code == data.id)) is not None:
-        raise DuplicateOrder(f"order {data.id!r} exists already", field="id")
-    channel = session.scalar(select(Channel).where(Channel.code == data.channel))
-    if channel is None:
-        raise UnknownChannel(f"unknown channel {data.channel!r}", field="channel")
-    codes = sorted({line.sku for line in data.lines})
-    skus = {s.code: s for s in session.scalars(select(Sku).where(Sku.code.in_(codes)))}
-    for i, line in enumerate(data.lines):
-        if line.sku not in skus:
-            raise UnknownSku(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku")
-    order = Order(code=data.id, channel=channel, region=data.region, service=data.service,
-                  ship_complete=data.ship_complete, max_shipments=data.max_shipments,
-                  max_transit_days=data.max_transit_days,
-                  backorder_penalty_per_unit=data.backorder_penalty_per_unit,
-                  customer_ref=data.customer_ref, promised_date=data.promised_date,
-                  priority=data.priority, status="received")
-    order.lines = [OrderLine(line_no=i, sku=skus[line.sku], qty=line.qty)
-                   for i, line in enumerate(data.lines)]
-    order.history.append(OrderStatusChange(from_status=None, to_status="received", actor=actor))
-    session.add(order)
-    session.flush()
-    return order
 
 
 @dataclass
@@ -224,10 +201,280 @@ def _raise_exception(session: Session, kind: str, order: Order, line: OrderLine,
 
 def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
                  settings: RoutingSettings = RoutingSettings()) -> dict:
-    order = _create_order(session, data, actor)
-    job = RoutingJob(order, [(line, line.qty) for line in order.lines])
-    plan = route_and_reserve(session, [job], router, settings, actor)
-    return render_order(session, order, plan_status=plan.get("status"))
+    """Validate, route on current ATP, write and reserve one order; its view.
+
+    The real-time path, so it speaks the driver's SQL (``ledger.rawsql``)
+    instead of building ORM objects: master data and codes come from
+    per-process caches, ATP is one query, the order, its lines, history and
+    shipments are one statement on PostgreSQL (one multi-row INSERT per table
+    on SQLite), and the answer is built from the values in hand. Reservations
+    are optimistic and come last (see ``route_and_reserve``): the writes and
+    the reservations of an attempt follow one savepoint, so a lost race rolls
+    both back and the order is routed again on fresh ATP; the last attempt
+    locks the SKUs' positions first and cannot lose.
+    """
+    conn = session.connection()
+    master = master_data(session)
+    if data.channel not in master.channel_ids:
+        master = master_data(session, refresh=True)  # a channel created since the last read
+        if data.channel not in master.channel_ids:
+            raise UnknownChannel(f"unknown channel {data.channel!r}", field="channel")
+    sku_ids = _sku_ids(conn, data)
+    sku_codes = {id_: code for code, id_ in sku_ids.items()}
+    order_doc = {
+        "id": data.id, "region": data.region, "service": data.service,
+        "channel": data.channel, "ship_complete": data.ship_complete,
+        "max_shipments": data.max_shipments, "max_transit_days": data.max_transit_days,
+        "backorder_penalty_per_unit": data.backorder_penalty_per_unit,
+        "lines": [{"sku": line.sku, "qty": line.qty} for line in data.lines],
+    }
+    ids = sorted(sku_codes)
+    for attempt in range(OPTIMISTIC_ATTEMPTS + 1):
+        last = attempt == OPTIMISTIC_ATTEMPTS
+        if last:
+            lock_positions(conn, ids)
+        problem = {
+            "nodes": master.nodes,
+            "inventory": _atp(conn, ids, master.node_codes, sku_codes),
+            "lanes": [l for l in master.lanes if l["region"] == data.region],
+            "orders": [order_doc],
+            "policy": {
+                "split_penalty": settings.split_penalty,
+                "backorder_penalty_per_unit": settings.default_backorder_penalty,
+                "channel_backorder_penalty": master.channel_penalty,
+                "channel_nodes": master.channel_nodes,
+                "max_shipments_per_order": None,
+                "time_limit_seconds": settings.time_limit_s,
+                "strategy": settings.strategy,
+            },
+        }
+        plan = router(problem)
+        moves = [Movement("reserve", line["sku"], line["qty"], shipment["node"],
+                          doc_type="order", doc_id=shipment["order"])
+                 for shipment in plan["shipments"] for line in shipment["lines"]]
+        try:
+            # The savepoint is set with the first attempt's writes (one round
+            # trip) and kept to the end: COMMIT releases it.
+            view = _write_order(conn, data, master, sku_ids, problem, plan, actor,
+                                savepoint=attempt == 0)
+            if moves:  # last: row locks on stock are held only from here to commit
+                post(conn, moves, actor=actor)
+        except LedgerError as err:
+            fetch(conn, f"ROLLBACK TO {_SAVEPOINT}")
+            if last or not isinstance(err, InsufficientStock):
+                raise
+            continue
+        return view
+    raise AssertionError("unreachable")  # the last attempt returns or raises
+
+
+def _sku_ids(conn, data: OrderIn) -> dict[str, int]:
+    """SKU code -> id for the order's lines, refusing the first unknown line."""
+    cache = CodeCache.for_connection(conn)
+    try:
+        known, _ = cache.resolve(conn, {line.sku for line in data.lines}, set())
+    except UnknownSku:
+        known, _ = cache.view(conn)
+        for i, line in enumerate(data.lines):
+            if line.sku not in known:
+                raise UnknownSku(f"unknown sku {line.sku!r}", field=f"lines[{i}].sku") from None
+        raise
+    return {line.sku: known[line.sku] for line in data.lines}
+
+
+_ATP_SQL: dict[tuple[str, int], str] = {}
+
+
+def _atp(conn, sku_ids: list[int], node_codes: dict[int, str],
+         sku_codes: dict[int, str]) -> list[dict]:
+    """The routing inventory of these SKUs at active nodes: ATP = available
+    minus the promise buffer, where positive (``ledger.queries.atp_table``)."""
+    dialect = conn.dialect.name
+    sql = _ATP_SQL.get((dialect, len(sku_ids)))
+    if sql is None:
+        mark = "%s" if dialect == "postgresql" else "?"
+        sql = _ATP_SQL[(dialect, len(sku_ids))] = (
+            "SELECT p.node_id, p.sku_id, p.available - COALESCE(s.promise_buffer, 0)"
+            " FROM stock_positions p LEFT JOIN sku_node_settings s"
+            " ON s.sku_id = p.sku_id AND s.node_id = p.node_id"
+            f" WHERE p.sku_id IN ({', '.join([mark] * len(sku_ids))})"
+            " AND p.available - COALESCE(s.promise_buffer, 0) > 0"
+            " ORDER BY p.sku_id, p.node_id")
+    return [{"node": node_codes[node], "sku": sku_codes[sku], "available": int(qty)}
+            for node, sku, qty in fetch(conn, sql, tuple(sku_ids))
+            if node in node_codes]
+
+
+_SAVEPOINT = "SAVEPOINT order_intake"
+_ORDERS = Order.__table__
+_ORDER_LINES = OrderLine.__table__
+_HISTORY = OrderStatusChange.__table__
+_SHIPMENTS = Shipment.__table__
+_SHIPMENT_LINES = ShipmentLine.__table__
+_EXCEPTIONS = ExceptionItem.__table__
+_ORDER_COLUMNS = ("code", "channel_id", "region", "service", "ship_complete", "max_shipments",
+                  "max_transit_days", "backorder_penalty_per_unit", "customer_ref",
+                  "promised_date", "priority", "status", "created_at", "updated_at")
+_EXCEPTION_UPSERT = (
+    "ON CONFLICT (dedupe_key) DO UPDATE SET details = excluded.details, status = CASE"
+    " WHEN exceptions.status = 'resolved' THEN 'open' ELSE exceptions.status END"
+    " RETURNING id, kind, severity, status, message")
+
+
+def _write_rows(conn, order_row, line_rows, history_rows, shipment_rows,
+                shipment_line_rows, savepoint: bool) -> dict[int, int] | None:
+    """One INSERT per table; {node id: shipment id}, or None if the code is taken."""
+    if savepoint:
+        fetch(conn, _SAVEPOINT)
+    rows = insert_rows(conn, _ORDERS, _ORDER_COLUMNS, [order_row],
+                       "ON CONFLICT (code) DO NOTHING RETURNING id")
+    if not rows:
+        return None
+    order_id = rows[0][0]
+    line_ids = dict((no, id_) for id_, no in insert_rows(
+        conn, _ORDER_LINES, _LINE_COLUMNS, [(order_id, *r) for r in line_rows],
+        "RETURNING id, line_no"))
+    insert_rows(conn, _HISTORY, _HISTORY_COLUMNS, [(order_id, *r) for r in history_rows])
+    if not shipment_rows:
+        return {}
+    ids = dict((node_id, id_) for id_, node_id in insert_rows(
+        conn, _SHIPMENTS, _SHIPMENT_COLUMNS,
+        [(order_id, node_id, "planned", *rest) for node_id, *rest in shipment_rows],
+        "RETURNING id, node_id"))
+    insert_rows(conn, _SHIPMENT_LINES, ("shipment_id", "order_line_id", "qty"),
+                [(ids[node_id], line_ids[line_no], qty)
+                 for node_id, line_no, qty in shipment_line_rows])
+    return ids
+
+
+_LINE_COLUMNS = ("order_id", "line_no", "sku_id", "qty", "qty_backordered", "backorder_reason")
+_HISTORY_COLUMNS = ("order_id", "from_status", "to_status", "actor", "reason", "at")
+_SHIPMENT_COLUMNS = ("order_id", "node_id", "status", "transit_days", "cost", "explanation",
+                     "created_at")
+_FUSED_SQL = (
+    f"WITH o AS (INSERT INTO orders ({', '.join(_ORDER_COLUMNS)}) VALUES "
+    f"({', '.join(['%s'] * len(_ORDER_COLUMNS))}) ON CONFLICT (code) DO NOTHING RETURNING id),"
+    f" l AS (INSERT INTO order_lines ({', '.join(_LINE_COLUMNS)})"
+    " SELECT o.id, v.* FROM o,"
+    " unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[], %s::text[]) AS v"
+    " RETURNING id, line_no),"
+    f" h AS (INSERT INTO order_status_history ({', '.join(_HISTORY_COLUMNS)})"
+    " SELECT o.id, v.* FROM o,"
+    " unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[]) AS v),"
+    f" s AS (INSERT INTO shipments ({', '.join(_SHIPMENT_COLUMNS)})"
+    " SELECT o.id, v.node_id, 'planned', v.transit_days, v.cost, v.explanation, v.created_at"
+    " FROM o, unnest(%s::integer[], %s::integer[], %s::numeric[], %s::text[],"
+    " %s::timestamptz[]) AS v (node_id, transit_days, cost, explanation, created_at)"
+    " RETURNING id, node_id),"
+    " sl AS (INSERT INTO shipment_lines (shipment_id, order_line_id, qty)"
+    " SELECT s.id, l.id, v.qty FROM unnest(%s::integer[], %s::integer[], %s::integer[])"
+    " AS v (node_id, line_no, qty) JOIN s ON s.node_id = v.node_id"
+    " JOIN l ON l.line_no = v.line_no)"
+    " SELECT o.id, s.node_id, s.id FROM o LEFT JOIN s ON true")
+
+
+def _columns(rows: list[tuple], n: int) -> list[list]:
+    return [list(c) for c in zip(*rows)] if rows else [[] for _ in range(n)]
+
+
+def _write_rows_fused(conn, order_row, line_rows, history_rows, shipment_rows,
+                      shipment_line_rows, savepoint: bool) -> dict[int, int] | None:
+    """PostgreSQL: the order, lines, history, shipments and shipment lines in
+    one statement (data-modifying CTEs, each feeding the next its ids; rows
+    passed as one array per column, so the statement text never changes and
+    stays prepared): one round trip instead of five. No row back means the
+    code is taken."""
+    params = [*order_row, *_columns(line_rows, 5), *_columns(history_rows, 5),
+              *_columns(shipment_rows, 5), *_columns(shipment_line_rows, 3)]
+    result = (fetch_after(conn, _SAVEPOINT, _FUSED_SQL, tuple(params)) if savepoint
+              else fetch(conn, _FUSED_SQL, tuple(params)))
+    if not result:
+        return None
+    return {node_id: id_ for _, node_id, id_ in result if id_ is not None}
+
+
+def _write_order(conn, data: OrderIn, master, sku_ids: dict[str, int], problem: dict,
+                 plan: dict, actor: str, *, savepoint: bool = False) -> dict:
+    """Write a routed order (status, lines, history, shipments, backorders and
+    their exceptions), in one statement on PostgreSQL and one INSERT per table
+    elsewhere; return its view."""
+    now = utcnow()
+    short: dict[int, dict] = {}
+    for b in plan["backorders"]:  # one per line; were there two, the last would count
+        short[b["line"]] = b
+    status = "backordered" if short else "routed"
+    routed_at = utcnow()
+    reason = f"routing: {plan.get('status')}"
+    order_row = (data.id, master.channel_ids[data.channel], data.region, data.service,
+                 data.ship_complete, data.max_shipments, data.max_transit_days,
+                 data.backorder_penalty_per_unit, data.customer_ref, data.promised_date,
+                 data.priority, status, now, now)
+    line_rows = [(i, sku_ids[line.sku], line.qty, short[i]["qty"] if i in short else 0,
+                  short[i]["reason"] if i in short else None)
+                 for i, line in enumerate(data.lines)]
+    history_rows = [(None, "received", actor, None, now),
+                    ("received", status, actor, reason, routed_at)]
+    shipments = []
+    lanes = {(l["node"], l["region"], l["service"]): l for l in problem["lanes"]}
+    for shipment in plan["shipments"]:
+        lane = lanes[(shipment["node"], data.region, data.service)]
+        node = master.node_docs[shipment["node"]]
+        units = sum(l["qty"] for l in shipment["lines"])
+        cost = (lane["cost_per_shipment"] + node["handling_cost_per_order"]
+                + units * (lane["cost_per_unit"] + node["handling_cost_per_unit"]))
+        shipments.append((shipment, master.node_ids[shipment["node"]], Decimal(f"{cost:.4f}")))
+    shipment_rows = [(node_id, s["transit_days"], cost, s.get("explanation"), now)
+                     for s, node_id, cost in shipments]
+    shipment_line_rows = [(node_id, l["line"], l["qty"])
+                          for s, node_id, _ in shipments for l in s["lines"]]
+    write = _write_rows_fused if conn.dialect.name == "postgresql" else _write_rows
+    ids = write(conn, order_row, line_rows, history_rows, shipment_rows, shipment_line_rows,
+                savepoint)
+    if ids is None:
+        raise DuplicateOrder(f"order {data.id!r} exists already", field="id")
+    shipments = [(s, ids[node_id], cost) for s, node_id, cost in shipments]
+    exceptions = []
+    if short:
+        first = {b["line"]: b for b in reversed(plan["backorders"])}  # its message
+        exceptions = sorted(insert_rows(conn, _EXCEPTIONS, (
+            "kind", "severity", "status", "message", "order_code", "sku_code", "details",
+            "dedupe_key", "created_at"), [(
+                "backorder", "critical" if first[i]["reason"] in ("no_eligible_node",)
+                else "warning", "open",
+                (f"{first[i]['qty']} of {data.lines[i].qty} × {data.lines[i].sku} on order "
+                 f"{data.id} backordered: {first[i]['reason'].replace('_', ' ')}"
+                 + (f" — {first[i]['explanation']}" if first[i].get("explanation") else "")),
+                data.id, data.lines[i].sku,
+                {"line": i, "qty": b["qty"], "reason": b["reason"]},
+                f"backorder:{data.id}:{i}", now) for i, b in short.items()],
+            _EXCEPTION_UPSERT))
+    return {
+        "id": data.id, "status": status, "channel": data.channel, "region": data.region,
+        "service": data.service, "ship_complete": data.ship_complete,
+        "customer_ref": data.customer_ref, "priority": data.priority,
+        "promised_date": data.promised_date.isoformat() if data.promised_date else None,
+        "created_at": now.isoformat(),
+        "lines": [{"line": i, "sku": line.sku, "qty": line.qty,
+                   "qty_backordered": short[i]["qty"] if i in short else 0}
+                  for i, line in enumerate(data.lines)],
+        "shipments": [
+            {"id": id_, "node": s["node"], "status": "planned",
+             "transit_days": s["transit_days"], "cost": float(cost), "carrier": None,
+             "tracking": None, "explanation": s.get("explanation"),
+             "lines": [{"line": l["line"], "sku": data.lines[l["line"]].sku, "qty": l["qty"]}
+                       for l in s["lines"]]}
+            for s, id_, cost in shipments],
+        "backorders": [{"line": i, "sku": data.lines[i].sku, "qty": short[i]["qty"],
+                        "reason": short[i]["reason"]}
+                       for i in range(len(data.lines)) if i in short and short[i]["qty"]],
+        "exceptions": [{"id": id_, "kind": kind, "severity": severity, "status": st,
+                        "message": message} for id_, kind, severity, st, message in exceptions],
+        "history": [{"from": None, "to": "received", "actor": actor, "reason": None,
+                     "at": now.isoformat()},
+                    {"from": "received", "to": status, "actor": actor, "reason": reason,
+                     "at": routed_at.isoformat()}],
+        "routing_status": plan.get("status"),
+    }
 
 
 def order_view(session: Session, code: str, *, plan_status: str | None = None) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import weakref
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable
 
@@ -99,23 +100,53 @@ MASTER_TTL_S = 5.0  # master data and node capacity use, as real-time routing se
 _master: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _master_data(session: Session) -> tuple[list[dict], list[dict], dict, dict]:
-    """(nodes with capacity left today, lanes, channel nodes, channel penalties).
+@dataclass(frozen=True)
+class MasterData:
+    """What real-time routing reads besides ATP, as of ``read_at``."""
 
-    Read at most every ``MASTER_TTL_S`` per process: these change rarely, and
-    summing today's shipments per node for every order would cost more than
-    routing it. Node capacity in real-time routing is therefore up to that
-    many seconds stale; batch re-optimisation reads it fresh.
+    expires: float
+    nodes: list[dict]             # active nodes, with the capacity left today
+    lanes: list[dict]
+    channel_nodes: dict[str, list[str]]
+    channel_penalty: dict[str, float]
+    node_ids: dict[str, int]      # active node code -> id
+    node_codes: dict[int, str]    # active node id -> code
+    node_docs: dict[str, dict]    # active node code -> its document
+    channel_ids: dict[str, int]   # channel code -> id
+
+
+def master_data(session: Session, *, refresh: bool = False) -> MasterData:
+    """Nodes with capacity left today, lanes, channel policy and code -> id maps.
+
+    Read at most every ``MASTER_TTL_S`` per process (or when ``refresh``: a
+    caller that misses a code asks again before refusing it): these change
+    rarely, and summing today's shipments per node for every order would cost
+    more than routing it. Node capacity in real-time routing is therefore up
+    to that many seconds stale; batch re-optimisation reads it fresh.
     """
     engine = session.get_bind()
     now = time.monotonic()
     hit = _master.get(engine)
-    if hit is None or hit[0] < now:
+    if refresh or hit is None or hit.expires < now:
         channel_nodes, channel_penalty = channel_policy(session)
-        hit = (now + MASTER_TTL_S, node_documents(session), lane_documents(session),
-               channel_nodes, channel_penalty)
+        nodes = node_documents(session)
+        node_ids = {code: id_ for code, id_ in session.execute(
+            select(Node.code, Node.id).where(Node.active.is_(True)))}
+        hit = MasterData(
+            expires=now + MASTER_TTL_S, nodes=nodes, lanes=lane_documents(session),
+            channel_nodes=channel_nodes, channel_penalty=channel_penalty, node_ids=node_ids,
+            node_codes={id_: code for code, id_ in node_ids.items()},
+            node_docs={n["id"]: n for n in nodes},
+            channel_ids={code: id_ for code, id_ in session.execute(
+                select(Channel.code, Channel.id))})
         _master[engine] = hit
-    return hit[1], hit[2], hit[3], hit[4]
+    return hit
+
+
+def _master_data(session: Session) -> tuple[list[dict], list[dict], dict, dict]:
+    """(nodes with capacity left today, lanes, channel nodes, channel penalties)."""
+    m = master_data(session)
+    return m.nodes, m.lanes, m.channel_nodes, m.channel_penalty
 
 
 def build_problem(session: Session, order_docs: list[dict], *, sku_ids: list[int] | None,
