@@ -325,6 +325,7 @@ class Shipment(Base):
     __table_args__ = (
         CheckConstraint(_in("status", SHIPMENT_STATUSES), name="status_known"),
         Index("ix_shipments_node_status", "node_id", "status"),
+        Index("ix_shipments_created_at", "created_at"),
     )
 
 
