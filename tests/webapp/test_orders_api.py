@@ -43,6 +43,9 @@ def test_posting_an_order_routes_and_reserves_it(client, sessions):
         assert queries.balances(s, sku="A", node="N1")[0].reserved == 2
     got = client.get("/api/v1/orders/SO-1", headers=client.writer).get_json()
     assert got["id"] == "SO-1" and [h["to"] for h in got["history"]] == ["received", "routed"]
+    # the same instants, with their UTC offset, whether answered at intake or read back
+    assert got["created_at"] == body["created_at"] and got["created_at"].endswith("+00:00")
+    assert [h["at"] for h in got["history"]] == [h["at"] for h in body["history"]]
 
 
 def test_a_retry_returns_the_first_answer_and_another_body_with_the_key_is_refused(client, sessions):

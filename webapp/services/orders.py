@@ -489,6 +489,11 @@ def order_view(session: Session, code: str, *, plan_status: str | None = None) -
     return render_order(session, order, plan_status=plan_status)
 
 
+def _iso(ts: dt.datetime) -> str:
+    """UTC with its offset; SQLite hands timestamps back without one."""
+    return (ts if ts.tzinfo else ts.replace(tzinfo=dt.timezone.utc)).isoformat()
+
+
 def render_order(session: Session, order: Order, *, plan_status: str | None = None) -> dict:
     """The order as the API shows it, from objects already in the session."""
     exceptions = session.scalars(select(ExceptionItem).where(
@@ -499,7 +504,7 @@ def render_order(session: Session, order: Order, *, plan_status: str | None = No
         "region": order.region, "service": order.service, "ship_complete": order.ship_complete,
         "customer_ref": order.customer_ref, "priority": order.priority,
         "promised_date": order.promised_date.isoformat() if order.promised_date else None,
-        "created_at": order.created_at.isoformat(),
+        "created_at": _iso(order.created_at),
         "lines": [{"line": l.line_no, "sku": l.sku.code, "qty": l.qty,
                    "qty_backordered": l.qty_backordered} for l in order.lines],
         "shipments": [
@@ -516,7 +521,7 @@ def render_order(session: Session, order: Order, *, plan_status: str | None = No
         "exceptions": [{"id": e.id, "kind": e.kind, "severity": e.severity, "status": e.status,
                         "message": e.message} for e in exceptions],
         "history": [{"from": h.from_status, "to": h.to_status, "actor": h.actor,
-                     "reason": h.reason, "at": h.at.isoformat()} for h in order.history],
+                     "reason": h.reason, "at": _iso(h.at)} for h in order.history],
     }
     if plan_status is not None:
         view["routing_status"] = plan_status
