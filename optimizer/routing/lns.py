@@ -182,6 +182,20 @@ def search(problem: RoutingProblem, shared: SharedPlan, floor: np.ndarray, *,
     return steps, better
 
 
+def run_parallel(tasks) -> None:
+    """Run the callables, each on a thread of its own (HiGHS releases the GIL and keeps a
+    scheduler per calling thread); a single one runs in the caller's thread."""
+    if len(tasks) <= 1:
+        for task in tasks:
+            task()
+        return
+    threads = [threading.Thread(target=task) for task in tasks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float,
             floor: np.ndarray, *, deadline: float, seed: int, threads: int = 1) -> LnsResult:
     """LNS from the plan ``values`` (solver values, cost ``objective``) until ``deadline``,
@@ -194,13 +208,6 @@ def improve(problem: RoutingProblem, model, values: np.ndarray, objective: float
     def run(i: int) -> None:
         counts[i] = search(problem, shared, floor, deadline=deadline, seed=seed + 7919 * i)
 
-    if threads <= 1:
-        run(0)
-    else:
-        workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+    run_parallel([lambda i=i: run(i) for i in range(threads)])
     return LnsResult(shared.values, shared.objective, sum(c[0] for c in counts),
                      sum(c[1] for c in counts))

@@ -18,7 +18,6 @@ See docs/routing.md for the steps of ``solve_mip`` and the measurements behind t
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -396,26 +395,20 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         start_allocation = greedy_allocation(problem)
     best_alloc = start_allocation
     objective = allocation_cost(problem, start_allocation).total
-    bound = None
 
-    lock = threading.Lock()
-
-    def full_mip(start_alloc, threads=workers, until=None):
-        nonlocal best_alloc, objective, bound
-        full = highs_solve(model, time_limit_s=(until or deadline) - time.perf_counter(),
-                           start=model.encode(start_alloc),
-                           **{**options, "workers": threads})
-        with lock:
-            if full.bound is not None:
-                bound = full.bound if bound is None else max(bound, full.bound)
-            if full.values is not None and full.objective < objective - 1e-9:
-                best_alloc, objective = model.decode(full.values), full.objective
-        return full
+    def full_mip(start_values, threads=workers, until=None):
+        return highs_solve(model, time_limit_s=(until or deadline) - time.perf_counter(),
+                           start=start_values, **{**options, "workers": threads})
 
     if model.n_variables <= FULL_MIP_MAX_VARIABLES:
-        optimal = full_mip(start_allocation).optimal
-        return result(best_alloc, bound, optimal and objective - (bound or -np.inf)
-                      <= relative_gap * max(1.0, abs(objective)))
+        full = full_mip(model.encode(start_allocation))
+        if full.values is not None and full.objective < objective - 1e-9:
+            best_alloc, objective = model.decode(full.values), full.objective
+        return result(best_alloc, full.bound, full.optimal and objective - (
+            full.bound if full.bound is not None else -np.inf)
+            <= relative_gap * max(1.0, abs(objective)))
+    # HiGHS overruns its limit on large models (finishing an LP iteration or presolve):
+    # measured about 2 s at 220,000 variables on the loaded 2-core machine.
     overrun = OVERRUN_S_PER_VARIABLE * model.n_variables
     if (lp_seconds_estimate(model.n_variables)
             > LP_SHARE_MAX * (deadline - overrun - time.perf_counter())):
@@ -429,9 +422,7 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         if found.objective < objective - 1e-9:
             best_alloc, objective = model.decode(found.values), found.objective
         return result(best_alloc, None, False)
-    # HiGHS overruns its limit on large models (finishing an LP iteration or presolve):
-    # measured about 2 s at 220,000 variables on the loaded 2-core machine.
-    deadline -= OVERRUN_S_PER_VARIABLE * model.n_variables
+    deadline -= overrun
     lp_start = time.perf_counter()
     lp = highs_solve(model, time_limit_s=deadline - lp_start, relax=True, **options)
     lp_seconds = time.perf_counter() - lp_start
@@ -465,50 +456,40 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     left = deadline - time.perf_counter()
     if left <= 0.1:
         return result(best_alloc, bound, objective - bound <= relative_gap * max(1.0, objective))
+    # From here the plan in hand lives in ``shared``: the search threads and the full MIP
+    # all hand their improvements to it.
     lp_floor = np.bincount(model.var_order, weights=model.cost * lp.values,
                            minlength=problem.n_orders)
     shared = lns.SharedPlan(model, model.encode(best_alloc), objective)
-
-    def decode_shared():
-        return model.decode(shared.values) if shared.objective < objective - 1e-9 else best_alloc
+    bounds = [bound]
 
     def search(until: float, worker: int = 0) -> None:
         lns.search(problem, shared, lp_floor, deadline=until, seed=seed + 7919 * worker)
 
+    def full_into_shared(until: float) -> None:
+        # one HiGHS thread: it runs beside a search thread, or alone with workers=1
+        full = full_mip(shared.snapshot()[0], 1, until)
+        if full.bound is not None:
+            bounds.append(full.bound)
+        if full.values is not None:
+            shared.offer(full.values, full.objective)
+
     full_after = full_after and left >= lp_seconds
     if not full_after:
-        if workers >= 2:
-            threads = [threading.Thread(target=search, args=(deadline, i)) for i in range(2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-        else:
-            search(deadline)
+        searches = max(1, min(2, workers))
+        lns.run_parallel([lambda i=i: search(deadline, i) for i in range(searches)])
     elif workers >= 2:
         # Each thread gets its own HiGHS scheduler (HiGHS keeps one per calling thread),
         # with one thread each: two solves on the two cores. The full MIP's bound gains
         # little after its root (2,000 orders: 89,092 at 8 s, 89,105 after 240 s), so after
         # its share of the time its thread joins the search.
         full_until = time.perf_counter() + min(left, max(FULL_SHARE * left, 4 * lp_seconds))
-
-        def full_then_search() -> None:
-            full = full_mip(best_alloc, 1, full_until)
-            if full.values is not None:
-                shared.offer(full.values, full.objective)
-            search(deadline, 1)
-
-        threads = [threading.Thread(target=full_then_search),
-                   threading.Thread(target=search, args=(deadline, 0))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        lns.run_parallel([lambda: (full_into_shared(full_until), search(deadline, 1)),
+                          lambda: search(deadline, 0)])
     else:
         search(time.perf_counter() + left / 2)
-        full = full_mip(decode_shared(), 1)
-        if full.values is not None:
-            shared.offer(full.values, full.objective)
+        full_into_shared(deadline)
+    bound = max(bounds)
     if shared.objective < objective - 1e-9:
         best_alloc, objective = model.decode(shared.values), shared.objective
     proven = objective - bound <= relative_gap * max(1.0, abs(objective))

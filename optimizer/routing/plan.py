@@ -148,12 +148,12 @@ def allocation_cost(problem: RoutingProblem, allocation: Iterable[tuple[int, int
 class _Residual:
     """Stock and capacity left after a plan, for backorder reasons."""
 
-    def __init__(self, problem: RoutingProblem, allocation: tuple[tuple[int, int, int], ...]):
+    def __init__(self, problem: RoutingProblem, a: np.ndarray):
+        """``a``: the allocation as an array of (line, node, qty) rows."""
         self.stock = problem.stock.copy()
         big = np.iinfo(np.int64).max // 4
         self.units = np.where(problem.cap_units < 0, big, problem.cap_units).astype(np.int64)
         self.orders = np.where(problem.cap_orders < 0, big, problem.cap_orders).astype(np.int64)
-        a = np.array(allocation, dtype=np.int64).reshape(-1, 3)
         lines, nodes, qty = a[:, 0], a[:, 1], a[:, 2]
         orders = np.asarray(problem.line_order, dtype=np.int64)[lines]
         np.subtract.at(self.stock, (nodes, np.asarray(problem.line_sku)[lines]), qty)
@@ -206,7 +206,8 @@ def make_plan(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]
         raise ValueError(f"unknown status {status!r}")
     a = np.array(allocation if isinstance(allocation, (list, tuple)) else list(allocation),
                  dtype=np.int64).reshape(-1, 3)
-    allocation = tuple(map(tuple, a[a[:, 2] != 0].tolist()))
+    a = a[a[:, 2] != 0]
+    allocation = tuple(map(tuple, a.tolist()))
     shipped = allocation_matrix(problem, allocation)
     cost = allocation_cost(problem, allocation)
     cost = Cost(*(round(v, _DIGITS) for v in (cost.shipment, cost.unit, cost.split,
@@ -229,18 +230,15 @@ def make_plan(problem: RoutingProblem, allocation: Iterable[tuple[int, int, int]
                  int(problem.pair_transit_days[_pair_index(problem, o, n)]), tuple(lines))
         for (o, n), lines in sorted(by_order_node.items())
     )
-    residual = _Residual(problem, allocation)
+    residual = _Residual(problem, a)
     backorders = []
-    a = np.array(allocation, dtype=np.int64).reshape(-1, 3)
     short = problem.line_qty - np.bincount(a[:, 0], weights=a[:, 2],
                                            minlength=problem.n_lines).astype(np.int64)
     for line in np.flatnonzero(short > 0).tolist():
-        missing = int(short[line])
-        if missing > 0:
-            order = int(problem.line_order[line])
-            backorders.append(Backorder(
-                problem.order_ids[order], line - int(problem.order_line_start[order]),
-                problem.sku_ids[problem.line_sku[line]], missing,
-                backorder_reason(problem, residual, line)))
+        order = int(problem.line_order[line])
+        backorders.append(Backorder(
+            problem.order_ids[order], line - int(problem.order_line_start[order]),
+            problem.sku_ids[problem.line_sku[line]], int(short[line]),
+            backorder_reason(problem, residual, line)))
     return RoutingPlan(status, objective, bound, gap, round(solve_seconds, 3), cost, shipments,
                        tuple(backorders), allocation)
