@@ -69,12 +69,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits when the block succeeds and rolls back otherwise."""
+def unit_of_work(factory: sessionmaker[Session], *, commit: bool = True) -> Iterator[Session]:
+    """A session that commits when the block succeeds and rolls back otherwise;
+    ``commit=False`` (a dry run) rolls back in both cases."""
     session = factory()
     try:
         yield session
-        session.commit()
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise

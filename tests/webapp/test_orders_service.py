@@ -175,9 +175,8 @@ def test_batch_reoptimisation_moves_orders_to_cheaper_stock_and_a_dry_run_change
         submit(sessions, f"SO-{i}", [("A", 2)])  # only the dear node had stock
     with unit_of_work(sessions) as s:
         post(s, [Movement("count_gain", "A", 10, "N1")])
-    with unit_of_work(sessions) as s:
+    with unit_of_work(sessions, commit=False) as s:
         preview = svc.reoptimize(s, router=route_problem, actor="planner", dry_run=True)
-        s.rollback()
     assert preview["moved"] == 3 and preview["cost_after"] < preview["cost_before"]
     assert bucket(sessions, "A", "N2", "reserved") == 6  # the dry run applied nothing
     with unit_of_work(sessions) as s:
@@ -188,6 +187,40 @@ def test_batch_reoptimisation_moves_orders_to_cheaper_stock_and_a_dry_run_change
     with read_only(sessions) as s:
         assert audit(s).clean
         assert svc.order_view(s, "SO-0")["shipments"][-1]["node"] == "N1"
+
+
+def test_stockroute_reoptimize_previews_then_applies(database_url, sessions):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from webapp import create_app
+    from webapp.cli import main
+    from webapp.config import TestConfig
+
+    world(sessions, {("A", "N2"): 10})
+    for i in range(2):
+        submit(sessions, f"SO-{i}", [("A", 2)])  # only the dear node had stock
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("count_gain", "A", 10, "N1")])
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+
+    def run(*args):
+        return CliRunner().invoke(main, ["reoptimize", "--time-limit", "5", *args],
+                                  obj=ScriptInfo(create_app=lambda: app))
+    try:
+        preview = run("--dry-run")
+        assert preview.exit_code == 0, preview.output
+        assert "2 open order(s), 2 moved" in preview.output and "nothing applied" in preview.output
+        assert bucket(sessions, "A", "N2", "reserved") == 4
+        applied = run("--actor", "planner")
+        assert applied.exit_code == 0, applied.output
+        assert "2 moved" in applied.output and "nothing applied" not in applied.output
+        assert bucket(sessions, "A", "N2", "reserved") == 0
+        assert bucket(sessions, "A", "N1", "reserved") == 4
+        with read_only(sessions) as s:
+            assert audit(s).clean
+    finally:
+        app.extensions["stockroute.db"]["engine"].dispose()
 
 
 def test_a_return_is_authorised_received_and_restocked(sessions):

@@ -238,19 +238,9 @@ def ship(order_id: str, shipment_id: int, body: ShipIn):
       body=ReoptimizeIn, response=ReoptimizeOut, tags=("routing",))
 def reoptimize(body: ReoptimizeIn):
     settings = svc.RoutingSettings(time_limit_s=body.time_limit_seconds)
-    session = db.sessions()
-    try:
+    with unit_of_work(db.sessions, commit=not body.dry_run) as session:
         result = svc.reoptimize(session, router=route_problem, actor=actor(),
                                 dry_run=body.dry_run, settings=settings)
-        if body.dry_run:
-            session.rollback()
-        else:
-            session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     return ReoptimizeOut.model_validate(result)
 
 

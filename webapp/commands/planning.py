@@ -1,5 +1,6 @@
-"""``stockroute plan-replenishment``: plan purchase orders from the database and
-store them as draft proposals for review."""
+"""Planning against the database: ``stockroute plan-replenishment`` (purchase orders
+stored as draft proposals for review) and ``stockroute reoptimize`` (open orders
+re-routed together by the batch optimizer)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from flask.cli import with_appcontext
 
 from ledger.db import unit_of_work
 from webapp.extensions import db
+from webapp.services import orders as orders_svc
 from webapp.services import replenishment as svc
+from webapp.services.routing_engine import route_problem
 
 
 @click.command("plan-replenishment")
@@ -69,4 +72,26 @@ def plan_replenishment(start, periods, period_days, strategy, time_limit_s, serv
                f"{raised} new exception(s)")
 
 
-commands = [plan_replenishment]
+@click.command("reoptimize")
+@click.option("--time-limit", "time_limit_s", default=30.0, show_default=True,
+              type=click.FloatRange(0.1, 600))
+@click.option("--dry-run", is_flag=True, help="plan and print the diff, apply nothing")
+@click.option("--actor", default="cli", show_default=True,
+              help="who the status history names")
+@with_appcontext
+def reoptimize(time_limit_s, dry_run, actor) -> None:
+    """Re-plan all open, unreleased orders and backorders together with the batch
+    optimizer and apply the result atomically (release and re-reserve)."""
+    settings = orders_svc.RoutingSettings(time_limit_s=time_limit_s)
+    with unit_of_work(db.sessions, commit=not dry_run) as session:
+        diff = orders_svc.reoptimize(session, router=route_problem, actor=actor,
+                                     dry_run=dry_run, settings=settings)
+    click.echo(f"{diff['orders']} open order(s), {diff['moved']} moved; shipping cost "
+               f"{diff['cost_before']:,.2f} -> {diff['cost_after']:,.2f}; backordered units "
+               f"{diff['backordered_units_before']} -> {diff['backordered_units_after']}"
+               + ("; dry run: nothing applied" if dry_run else ""))
+    for change in diff["changes"][:20]:
+        click.echo(f"  {change['order']}: {change['before']} -> {change['after']}")
+
+
+commands = [plan_replenishment, reoptimize]
