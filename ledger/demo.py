@@ -375,9 +375,22 @@ def _load_purchase_orders(s, world: DemoWorld) -> None:
     post(s, moves, actor="demo")
 
 
+def _shipment_terms(lanes: dict, nodes: dict, node: str, region: str, service: str,
+                    units: int) -> tuple[float, int]:
+    """(cost, transit days) of one shipment by the routing contract's cost model: the lane's
+    per-shipment and per-unit costs plus the node's handling (standard if no such lane)."""
+    lane = lanes.get((node, region, service)) or lanes[(node, region, "standard")]
+    handling = nodes[node]
+    cost = (lane["cost_per_shipment"] + handling["handling_cost_per_order"]
+            + units * (lane["cost_per_unit"] + handling["handling_cost_per_unit"]))
+    return round(cost, 2), lane["transit_days"]
+
+
 def _load_orders(s, world: DemoWorld) -> None:
     ids = _ids(s)
     moves = []
+    lanes = {(l["node"], l["region"], l["service"]): l for l in world.lanes}
+    nodes = {n["code"]: n for n in world.nodes}
     for o in world.orders:
         created = (dt.datetime.combine(world.today, dt.time(12), tzinfo=dt.timezone.utc)
                    - dt.timedelta(days=o["created_at_days_ago"]))
@@ -390,7 +403,9 @@ def _load_orders(s, world: DemoWorld) -> None:
                                            actor="demo", at=created),
                          OrderStatusChange(from_status="received", to_status="routed",
                                            actor="demo", at=created)]
-        shipment = Shipment(node_id=ids["node"][o["node"]], transit_days=2, cost=0,
+        cost, transit = _shipment_terms(lanes, nodes, o["node"], o["region"], o["service"],
+                                        sum(l["qty"] for l in o["lines"]))
+        shipment = Shipment(node_id=ids["node"][o["node"]], transit_days=transit, cost=cost,
                             status="shipped" if o["status"] == "shipped" else "planned",
                             created_at=created,
                             shipped_at=created if o["status"] == "shipped" else None)
