@@ -1,6 +1,7 @@
 """Routing benchmark: the optimal strategy side by side with greedy on the same seeded batch.
 
     .venv/bin/python bench/routing.py [--quick] [--seed N]
+    .venv/bin/python bench/routing.py --proof-seeds 0,1,2 [--seed N] [--limit 30]
 
 Each batch instance runs in its own child process so peak memory (ru_maxrss, which
 includes HiGHS's native memory) is measured per instance. Single-order routing
@@ -38,7 +39,9 @@ QUICK = [(200, 6, 80, 3.0, "smoke"), (500, 8, 200, 5.0, "proven optimal in <= 5 
 
 def run_batch(orders: int, nodes: int, skus: int, time_limit_s: float, seed: int) -> dict:
     problem = parse_problem(generate_problem(orders, nodes, skus, seed=seed))
+    start = time.perf_counter()
     model = build_model(problem)
+    build_s = time.perf_counter() - start
     start = time.perf_counter()
     greedy = solve(problem, strategy="greedy", workers=WORKERS, seed=seed)
     greedy_s = time.perf_counter() - start
@@ -51,12 +54,29 @@ def run_batch(orders: int, nodes: int, skus: int, time_limit_s: float, seed: int
     return {
         "orders": orders, "nodes": nodes, "skus": skus, "lines": problem.n_lines,
         "variables": model.n_variables, "constraints": model.n_constraints,
+        "build_ms": build_s * 1000,
         "time_limit_s": time_limit_s, "seconds": optimal_s, "status": plan.status,
         "objective": plan.objective, "bound": plan.bound, "gap": plan.gap,
         "greedy_objective": greedy.objective, "greedy_seconds": greedy_s,
         "ratio": plan.objective / greedy.objective if greedy.objective else 1.0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def proof_times(instance_seed: int, solver_seeds: list[int], limit: float) -> None:
+    """The 500-order instance solved with each solver seed: how long HiGHS takes to prove
+    it (gap <= 0.01%), or the gap it reaches within ``limit``."""
+    problem = parse_problem(generate_problem(500, 8, 200, seed=instance_seed))
+    for solver_seed in solver_seeds:
+        start = time.perf_counter()
+        plan = solve(problem, strategy="optimal", time_limit_s=limit, workers=WORKERS,
+                     seed=solver_seed)
+        seconds = time.perf_counter() - start
+        proven = plan.gap <= 1e-4
+        print(f"500 orders, instance seed {instance_seed}, solver seed {solver_seed}: "
+              f"{'proven' if proven else 'not proven'} in {seconds:.2f} s, objective "
+              f"{plan.objective:.2f}, bound {plan.bound:.2f}, gap {100 * plan.gap:.4f}%",
+              flush=True)
 
 
 def one_order_documents(count: int, seed: int) -> list[dict]:
@@ -97,7 +117,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small instances only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--proof-seeds", help="only: prove the 500-order instance with "
+                        "each of these solver seeds (comma-separated)")
+    parser.add_argument("--limit", type=float, default=30.0,
+                        help="time limit per solve with --proof-seeds (s)")
     args = parser.parse_args()
+    if args.proof_seeds:
+        proof_times(args.seed, [int(x) for x in args.proof_seeds.split(",")], args.limit)
+        return
     if args.child:
         print(json.dumps(run_batch(*json.loads(args.child), seed=args.seed)))
         return
@@ -106,7 +133,7 @@ def main() -> None:
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     header = (f"{'orders':>7} {'nodes':>5} {'vars':>8} {'limit s':>7} {'time s':>7} "
               f"{'status':>8} {'objective':>12} {'bound':>12} {'gap %':>7} "
-              f"{'greedy obj':>12} {'opt/greedy':>10} {'peak MB':>8}  target")
+              f"{'greedy obj':>12} {'opt/greedy':>10} {'peak MB':>8} {'build ms':>8}  target")
     print(header)
     for orders, nodes, skus, limit, target in (QUICK if args.quick else BATCHES):
         spec = json.dumps([orders, nodes, skus, limit])
@@ -116,7 +143,8 @@ def main() -> None:
         print(f"{r['orders']:>7} {r['nodes']:>5} {r['variables']:>8} {r['time_limit_s']:>7.0f} "
               f"{r['seconds']:>7.2f} {r['status']:>8} {r['objective']:>12.2f} "
               f"{r['bound']:>12.2f} {100 * r['gap']:>7.3f} {r['greedy_objective']:>12.2f} "
-              f"{r['ratio']:>10.4f} {r['peak_rss_mb']:>8.0f}  {target}", flush=True)
+              f"{r['ratio']:>10.4f} {r['peak_rss_mb']:>8.0f} {r['build_ms']:>8.1f}  {target}",
+              flush=True)
     s = run_single(200 if args.quick else 1000, args.seed)
     print(f"single order (1-5 lines, 20 nodes), {s['orders']} decisions: median "
           f"{s['median_ms']:.3f} ms, p99 {s['p99_ms']:.3f} ms per decision; end to end "
