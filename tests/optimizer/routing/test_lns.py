@@ -76,10 +76,20 @@ def test_search_improves_greedy_and_keeps_the_plan_valid():
                                      solve_seconds=0.0))
 
 
-def test_order_lower_bounds_sum_to_the_simple_bound():
+def test_order_lower_bounds_hold_for_every_order_of_real_plans():
     problem = _problem(orders=200, seed=13)
     per_order = order_lower_bounds(problem)
     assert per_order.shape == (problem.n_orders,)
+    model = build_model(problem)
+    penalties = np.bincount(problem.line_order, weights=problem.line_qty
+                            * problem.order_penalty[problem.line_order],
+                            minlength=problem.n_orders)
+    optimum = highs_solve(model, time_limit_s=60, workers=1, seed=0)
+    assert optimum.optimal
+    for values in (model.encode(greedy_allocation(problem)), np.rint(optimum.values)):
+        cost = np.bincount(model.var_order, weights=model.cost * values,
+                           minlength=problem.n_orders) + penalties
+        assert np.all(per_order <= cost + 1e-6)
     assert per_order.sum() == pytest.approx(simple_lower_bound(problem))
 
 
