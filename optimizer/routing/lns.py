@@ -148,8 +148,10 @@ def satisfies(model, values: np.ndarray) -> bool:
 
 
 def search(problem: RoutingProblem, shared: SharedPlan, floor: np.ndarray, *,
-           deadline: float, seed: int) -> tuple[int, int]:
-    """One search thread on ``shared`` until ``deadline``: (steps, improvements)."""
+           deadline: float, seed: int,
+           stop: threading.Event | None = None) -> tuple[int, int]:
+    """One search thread on ``shared`` until ``deadline`` or until ``stop`` is set (checked
+    between steps): (steps, improvements)."""
     from .model import highs_solve
 
     model = shared.model
@@ -159,7 +161,7 @@ def search(problem: RoutingProblem, shared: SharedPlan, floor: np.ndarray, *,
     n_orders = problem.n_orders
     hoods = _Neighbourhoods(problem, seed)
     size, steps, better = START_FREE, 0, 0
-    while time.perf_counter() < deadline - 0.05:
+    while time.perf_counter() < deadline - 0.05 and not (stop is not None and stop.is_set()):
         steps += 1
         values, objective, version = shared.snapshot()
         current = np.bincount(var_order, weights=cost * values, minlength=n_orders)

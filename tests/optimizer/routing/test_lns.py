@@ -137,3 +137,53 @@ def test_shared_plan_merges_only_what_stays_valid_and_cheaper():
     before = shared.objective
     assert not shared.commit(np.arange(model.n_variables), broken, -1e18, version)
     assert shared.objective == before and satisfies(model, shared.values)
+
+
+@pytest.mark.parametrize("seed", [13, 15])
+def test_averaged_relaxation_is_a_lower_bound_below_the_lp(seed):
+    from types import SimpleNamespace
+
+    from optimizer.routing.model import averaged_relaxation
+
+    problem = _problem(orders=200, nodes=6, skus=60, seed=seed)
+    model = build_model(problem)
+    arrays = averaged_relaxation(model)
+    assert len(arrays["cost"]) == model.n_variables - len(model.parts["y_col"])
+    relaxed = highs_solve(SimpleNamespace(arrays=arrays, offset=model.offset),
+                          time_limit_s=30, workers=1, seed=0, relax=True)
+    lp = highs_solve(model, time_limit_s=30, workers=1, seed=0, relax=True)
+    optimum = highs_solve(model, time_limit_s=60, workers=1, seed=0, relative_gap=0.0)
+    assert relaxed.optimal and lp.optimal and optimum.optimal
+    # every LP point maps to a point of the averaged relaxation that costs no more
+    assert relaxed.objective <= lp.objective + 1e-6 <= optimum.objective + 2e-6
+    # and it is a real bound, not a trivial one: above the per-order bound
+    assert relaxed.objective > simple_lower_bound(problem)
+
+
+def test_a_late_lp_leaves_a_searched_plan_and_the_averaged_bound(monkeypatch):
+    """On a machine slower than the LP's estimate the LP may not finish: the search that
+    ran beside it keeps its plan, and the bound is the averaged relaxation's."""
+    from optimizer.routing import model as model_module
+
+    problem = _problem(orders=400, nodes=8, skus=120, seed=16)
+    monkeypatch.setattr(model_module, "FULL_MIP_MAX_VARIABLES", 1_000)
+    # the LP looks like it may not fit, but is tried (25% < estimate/time left < 60%)
+    monkeypatch.setattr(model_module, "lp_seconds_estimate", lambda n: 1.5)
+    real = model_module.highs_solve
+    full_size = build_model(problem).n_variables
+
+    def late_lp(model, **kw):
+        if kw.get("relax") and len(model.arrays["cost"]) == full_size:
+            time.sleep(max(0.0, kw["time_limit_s"]))
+            return model_module.HighsResult(None, float("inf"), None, False)
+        return real(model, **kw)
+
+    monkeypatch.setattr(model_module, "highs_solve", late_lp)
+    greedy = solve(problem, strategy="greedy", workers=2, seed=0)
+    started = time.perf_counter()
+    plan = solve(problem, strategy="optimal", time_limit_s=4.0, workers=2, seed=0)
+    assert time.perf_counter() - started <= 4.5
+    validate_plan(problem, plan)
+    assert plan.objective < greedy.objective * 0.99
+    assert plan.bound > simple_lower_bound(problem) + 1.0    # not the cheap bound
+    assert plan.bound <= plan.objective
