@@ -147,7 +147,7 @@ def test_averaged_relaxation_is_a_lower_bound_below_the_lp(seed):
 
     problem = _problem(orders=200, nodes=6, skus=60, seed=seed)
     model = build_model(problem)
-    arrays = averaged_relaxation(model)
+    arrays, _ = averaged_relaxation(model)
     assert len(arrays["cost"]) == model.n_variables - len(model.parts["y_col"])
     relaxed = highs_solve(SimpleNamespace(arrays=arrays, offset=model.offset),
                           time_limit_s=30, workers=1, seed=0, relax=True)
@@ -169,21 +169,41 @@ def test_a_late_lp_leaves_a_searched_plan_and_the_averaged_bound(monkeypatch):
     monkeypatch.setattr(model_module, "FULL_MIP_MAX_VARIABLES", 1_000)
     # the LP looks like it may not fit, but is tried (25% < estimate/time left < 60%)
     monkeypatch.setattr(model_module, "lp_seconds_estimate", lambda n: 1.5)
-    real = model_module.highs_solve
-    full_size = build_model(problem).n_variables
+    lp_calls = []
 
     def late_lp(model, **kw):
-        if kw.get("relax") and len(model.arrays["cost"]) == full_size:
-            time.sleep(max(0.0, kw["time_limit_s"]))
-            return model_module.HighsResult(None, float("inf"), None, False)
-        return real(model, **kw)
+        lp_calls.append(kw["time_limit_s"])
+        time.sleep(max(0.0, kw["time_limit_s"]))
+        return model_module.HighsResult(None, float("inf"), None, False)
 
-    monkeypatch.setattr(model_module, "highs_solve", late_lp)
+    monkeypatch.setattr(model_module, "lp_relaxation", late_lp)
     greedy = solve(problem, strategy="greedy", workers=2, seed=0)
     started = time.perf_counter()
     plan = solve(problem, strategy="optimal", time_limit_s=4.0, workers=2, seed=0)
     assert time.perf_counter() - started <= 4.5
+    assert len(lp_calls) == 1
     validate_plan(problem, plan)
     assert plan.objective < greedy.objective * 0.99
     assert plan.bound > simple_lower_bound(problem) + 1.0    # not the cheap bound
     assert plan.bound <= plan.objective
+
+
+@pytest.mark.parametrize("seed", [13, 17])
+def test_the_reduced_lp_is_the_lp_relaxation(seed):
+    from optimizer.routing.model import lp_relaxation
+
+    problem = _problem(orders=300, nodes=8, skus=80, seed=seed)
+    model = build_model(problem)
+    full = highs_solve(model, time_limit_s=30, workers=1, seed=0, relax=True)
+    reduced = lp_relaxation(model, time_limit_s=30, workers=1, seed=0)
+    assert full.optimal and reduced.optimal
+    assert reduced.objective == pytest.approx(full.objective, rel=1e-9)
+    # its values, mapped back to the model's columns, are an optimal point of the LP
+    values = reduced.values
+    assert values.shape == (model.n_variables,)
+    a = model.arrays
+    activity = np.bincount(model.row_of_nonzero, weights=a["value"] * values[a["index"]],
+                           minlength=model.n_constraints)
+    assert np.all(activity <= a["row_upper"] + 1e-6)
+    assert np.all(values >= a["lower"] - 1e-9) and np.all(values <= a["upper"] + 1e-9)
+    assert float(model.cost @ values) + model.offset == pytest.approx(full.objective, rel=1e-9)
