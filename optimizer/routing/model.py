@@ -439,9 +439,10 @@ LP_SURE_SHARE = 0.25              # an LP estimated above this share of the time
 
 def lp_seconds_estimate(n_variables: int) -> float:
     """What the LP relaxation (``lp_relaxation``) takes on one core of the 2-core
-    machine, measured on a slow day: 0.9 s at 28,600 variables, 10.7 s at 220,000 (the
-    whole model's LP took 2.9 s and 55 s that day, 25 s at 220,000 on a faster one)."""
-    return 1.5e-5 * n_variables * max(1.0, n_variables / 60_000)
+    machine, measured on a slow day: 0.9 s at 28,600 variables, about 2 s at 57,000,
+    10.7 s at 220,000 (the whole model's LP took 2.9 s and 55 s that day, 25 s at
+    220,000 on a faster one)."""
+    return 3.5e-5 * n_variables * max(1.0, n_variables / 250_000)
 
 
 def lp_relaxation(model: Model, *, time_limit_s: float, workers: int, seed: int,
@@ -473,11 +474,12 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
 
     Small models (up to ``FULL_MIP_MAX_VARIABLES``): the full MIP from the greedy plan for
     all the time. Larger ones:
-    1. the LP relaxation, whose optimum is a proven bound; with ``workers >= 2`` search
-       from the greedy plan runs beside it, after the averaged relaxation
-       (``averaged_relaxation``: a weaker bound in a fraction of the time) when the LP
-       may not fit; if the LP does not finish, the search's plan and that bound are
-       returned;
+    1. the LP relaxation (``lp_relaxation``), whose optimum is a proven bound; with
+       ``workers >= 2`` search from the greedy plan runs beside it, after the averaged
+       relaxation (``averaged_relaxation``: a weaker bound in a fraction of the time)
+       when the LP may not fit; if the LP does not finish, the search's plan and that
+       bound are returned. With one worker the LP gets three quarters of the time left,
+       and the search the rest if it does not finish;
     2. greedy guided by the LP's shipment indicators (a plan in hand);
     3. the MIP over the indicators the LP left fractional (the others fixed where the LP
        put them), from the guided plan, for a share of the time left;
@@ -570,12 +572,13 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     if workers >= 2:
         beside = threading.Thread(target=beside_lp)
         beside.start()
-    elif lp_may_not_fit:
-        fallback_bound()
     lp_start = time.perf_counter()
     try:
-        lp = lp_relaxation(model, time_limit_s=deadline - lp_start,
-                           **{**options, "workers": 1 if beside else workers})
+        # with one worker nothing runs beside the LP: a quarter of the time is kept for
+        # the search in case it does not finish
+        lp = lp_relaxation(model, time_limit_s=(deadline - lp_start) * (
+            1.0 if beside else 1.0 - LP_SURE_SHARE), **{**options,
+                                                         "workers": 1 if beside else workers})
     finally:
         stop.set()
         if beside is not None:
