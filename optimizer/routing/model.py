@@ -433,6 +433,7 @@ RESTRICTED_SHARE = 0.2            # of the time left after the LP
 OVERRUN_S_PER_VARIABLE = 1e-5    # kept back for HiGHS overrunning its limit
 LP_SHARE_MAX = 0.6                # the LP runs only if it should take at most this share
 FULL_SHARE = 0.75                 # of the time left, for the full MIP beside the search
+FULL_GRACE_S = 0.2                # the full MIP's time past its limit before it is left
 LP_SURE_SHARE = 0.25              # an LP estimated above this share of the time left may
                                   # not fit (the estimate is off by 2x on a slower machine)
 
@@ -446,7 +447,7 @@ def lp_seconds_estimate(n_variables: int) -> float:
 
 
 def lp_relaxation(model: Model, *, time_limit_s: float, workers: int, seed: int,
-                  relative_gap: float = 1e-4) -> "HighsResult":
+                  relative_gap: float = 1e-4) -> HighsResult:
     """The LP relaxation of the batch MIP, solved in its reduced form: the indicator of a
     pair with a single units column is that column over its bound at any LP optimum (it
     costs, and only ever needs to cover that column), so it is replaced by it and its
@@ -587,11 +588,6 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     # The full MIP's root solves the whole model's LP, 3-5 times slower than the reduced
     # one (2.9 s against 0.9 s at 28,619 variables, 55 s against 10.7 s at 220,256).
     root_seconds = lp_seconds * max(3.0, model.n_variables / 45_000)
-    # The full MIP overruns its limit by more on a slower machine (finishing a round of
-    # root cuts beside a search thread: 1.6 s at 28,619 variables on a machine where the
-    # LP took 2.5 times its estimate): the reserve scales with how slow the LP was.
-    slowness = max(1.0, lp_seconds / max(1e-3, lp_seconds_estimate(model.n_variables)))
-    full_overrun = 2 * OVERRUN_S_PER_VARIABLE * model.n_variables * slowness
     if early.objective < objective - 1e-9:
         best_alloc, objective = model.decode(early.values), early.objective
     if lp.values is None or not lp.optimal:
@@ -640,12 +636,32 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         lns.search(problem, shared, lp_floor, deadline=until, seed=seed + 7919 * worker)
 
     def full_into_shared(until: float) -> None:
-        # one HiGHS thread: it runs beside a search thread, or alone with workers=1
-        full = full_mip(shared.snapshot()[0], 1, until)
-        if full.bound is not None:
-            bounds.append(full.bound)
-        if full.values is not None:
-            shared.offer(full.values, full.objective)
+        # One HiGHS thread: it runs beside a search thread, or alone with workers=1.
+        # HiGHS notices its limit only between rounds of root cuts, which beside a search
+        # thread overran it by up to 2.5 s at 28,619 variables: at ``until`` (plus a
+        # little) the bound so far is taken and HiGHS is told to stop, without waiting.
+        progress: dict = {}
+        outcome: list = []
+        start_values = shared.snapshot()[0]
+
+        def run() -> None:
+            outcome.append(highs_solve(model, time_limit_s=until - time.perf_counter(),
+                                       start=start_values, progress=progress,
+                                       **{**options, "workers": 1}))
+
+        runner = threading.Thread(target=run, daemon=True)
+        runner.start()
+        runner.join(max(0.0, until - time.perf_counter()) + FULL_GRACE_S)
+        if outcome:
+            full = outcome[0]
+            if full.bound is not None:
+                bounds.append(full.bound)
+            if full.values is not None:
+                shared.offer(full.values, full.objective)
+        else:
+            progress["stop"] = True
+            if progress.get("bound") is not None:
+                bounds.append(progress["bound"])
 
     full_after = full_after and left >= root_seconds
     if not full_after:
@@ -656,13 +672,13 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         # with one thread each: two solves on the two cores. The full MIP's bound gains
         # little after its root (2,000 orders: 89,092 at 8 s, 89,105 after 240 s), so after
         # its share of the time its thread joins the search.
-        full_until = min(time.perf_counter() + max(FULL_SHARE * left, 4 * root_seconds),
-                         deadline - full_overrun)
+        full_until = time.perf_counter() + min(left, max(FULL_SHARE * left,
+                                                         4 * root_seconds))
         lns.run_parallel([lambda: (full_into_shared(full_until), search(deadline, 1)),
                           lambda: search(deadline, 0)])
     else:
         search(time.perf_counter() + left / 2)
-        full_into_shared(deadline - full_overrun)
+        full_into_shared(deadline - FULL_GRACE_S)
     bound = max(bounds)
     if shared.objective < objective - 1e-9:
         best_alloc, objective = model.decode(shared.values), shared.objective
@@ -682,6 +698,9 @@ import ctypes
 import os
 
 _lib = None
+_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p,
+                             ctypes.c_void_p, ctypes.c_void_p)
+_CALLBACK_MIP_INTERRUPT = 6   # HiGHS 1.12's kCallbackMipInterrupt
 _HIGHS_MODEL_OPTIMAL = 7
 _HIGHS_ERROR = -1
 _HIGHS_SOLUTION_FEASIBLE = 2
@@ -712,6 +731,10 @@ def _highs():
         lib.Highs_getIntInfoValue.argtypes = [vp, cs, ptr_i]
         lib.Highs_getSolution.argtypes = [vp, ptr_d, ptr_d, ptr_d, ptr_d]
         lib.Highs_resetGlobalScheduler.argtypes = [i32]
+        lib.Highs_getCallbackDataOutItem.restype = vp
+        lib.Highs_getCallbackDataOutItem.argtypes = [vp, cs]
+        lib.Highs_setCallback.argtypes = [vp, _CALLBACK, vp]
+        lib.Highs_startCallback.argtypes = [vp, i32]
         _lib = lib
     return _lib
 
@@ -731,9 +754,14 @@ class HighsResult:
 def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
                 relative_gap: float = 1e-4, start: np.ndarray | None = None,
                 options: dict | None = None, lower: np.ndarray | None = None,
-                upper: np.ndarray | None = None, relax: bool = False) -> HighsResult:
+                upper: np.ndarray | None = None, relax: bool = False,
+                progress: dict | None = None) -> HighsResult:
     """The full MIP with HiGHS for at most ``time_limit_s``, from ``start`` (solver values)
-    when given: the incumbent (if any) and HiGHS's dual bound, also on a time limit."""
+    when given: the incumbent (if any) and HiGHS's dual bound, also on a time limit.
+
+    ``progress`` (a MIP): HiGHS writes its dual bound there as ``"bound"`` each time it
+    checks its limits, and stops at the next check once ``"stop"`` is set in it, so a
+    caller can take the bound so far without waiting for HiGHS to notice its limit."""
     lib = _highs()
     threads = max(1, int(workers))
     a = dict(model.arrays)
@@ -772,6 +800,21 @@ def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
             nz = np.flatnonzero(start).astype(np.int32)
             vals = np.ascontiguousarray(start[nz], dtype=np.float64)
             lib.Highs_setSparseSolution(h, len(nz), _ptr(nz, i32), _ptr(vals, dbl))
+        if progress is not None and not relax:
+            def on_check(kind, _message, data_out, data_in, _user):
+                if kind != _CALLBACK_MIP_INTERRUPT:
+                    return
+                item = lib.Highs_getCallbackDataOutItem(data_out, b"mip_dual_bound")
+                value = ctypes.cast(item, ctypes.POINTER(ctypes.c_double))[0]
+                if np.isfinite(value):
+                    progress["bound"] = float(value)
+                if progress.get("stop"):
+                    # user_interrupt is the first field of HighsCallbackDataIn
+                    ctypes.cast(data_in, ctypes.POINTER(ctypes.c_int))[0] = 1
+
+            handler = _CALLBACK(on_check)   # kept alive until the run returns
+            lib.Highs_setCallback(h, handler, None)
+            lib.Highs_startCallback(h, _CALLBACK_MIP_INTERRUPT)
         if lib.Highs_run(h) == _HIGHS_ERROR:
             # HiGHS keeps the thread pool of its first run in the process (whoever made
             # it: OR-Tools' wrappers share this library) and refuses another thread

@@ -207,3 +207,27 @@ def test_the_reduced_lp_is_the_lp_relaxation(seed):
     assert np.all(activity <= a["row_upper"] + 1e-6)
     assert np.all(values >= a["lower"] - 1e-9) and np.all(values <= a["upper"] + 1e-9)
     assert float(model.cost @ values) + model.offset == pytest.approx(full.objective, rel=1e-9)
+
+
+def test_highs_reports_its_bound_as_it_goes_and_stops_when_told():
+    import threading
+
+    problem = _problem(orders=1500, nodes=10, skus=400, seed=12)
+    model = build_model(problem)
+    greedy_cost = allocation_cost(problem, greedy_allocation(problem)).total
+    lp = highs_solve(model, time_limit_s=30, workers=1, seed=0, relax=True)
+    progress: dict = {}
+    done: list = []
+    runner = threading.Thread(target=lambda: done.append(highs_solve(
+        model, time_limit_s=60, workers=1, seed=1, relative_gap=0.0, progress=progress)))
+    runner.start()
+    time.sleep(1.5)
+    progress["stop"] = True
+    told = time.perf_counter()
+    runner.join(30)
+    assert done, "HiGHS did not stop when told"
+    assert time.perf_counter() - told < 4      # at its next check, not at its 60 s limit
+    assert not done[0].optimal
+    assert "bound" in progress
+    # the bound it reported is a real dual bound: at least the LP's, at most a plan's
+    assert lp.objective - 1e-6 <= progress["bound"] <= greedy_cost + 1e-6
