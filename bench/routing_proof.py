@@ -35,12 +35,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from optimizer.routing import parse_problem, solve
 from optimizer.routing.generate import generate_problem
-from optimizer.routing.model import _highs, _ptr, build_model, highs_solve
+from optimizer.routing.model import (
+    _CALLBACK,
+    _CALLBACK_MIP_INTERRUPT,
+    _highs,
+    _ptr,
+    build_model,
+    highs_solve,
+)
 
 GAP = 1e-4
-_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p,
-                             ctypes.c_void_p, ctypes.c_void_p)
-_MIP_INTERRUPT, _MIP_USER_SOLUTION = 6, 9   # HiGHS 1.12's callback types
+_MIP_USER_SOLUTION = 9   # HiGHS 1.12's kCallbackMipUserSolution
 
 
 class _DataIn(ctypes.Structure):
@@ -55,11 +60,7 @@ def oracle_proof(model, optimum: np.ndarray, seed: int, inject_after: float,
                  limit: float, lean: bool = True) -> tuple[float, float | None, bool]:
     """(seconds, dual bound when the optimum was handed over, proven). ``lean``: restarts
     and the RINS/RENS sub-MIPs off (otherwise HiGHS's defaults)."""
-    lib = _highs()
-    lib.Highs_getCallbackDataOutItem.restype = ctypes.c_void_p
-    lib.Highs_getCallbackDataOutItem.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    lib.Highs_setCallback.argtypes = [ctypes.c_void_p, _CALLBACK, ctypes.c_void_p]
-    lib.Highs_startCallback.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    lib = _highs()   # sets the callback functions' signatures
     lib.Highs_setCallbackSolution.argtypes = [ctypes.c_void_p, ctypes.c_int32,
                                               ctypes.POINTER(ctypes.c_double)]
     a, n = model.arrays, model.n_variables
@@ -77,7 +78,7 @@ def oracle_proof(model, optimum: np.ndarray, seed: int, inject_after: float,
                            ctypes.POINTER(ctypes.c_double))[0]
 
     def callback(kind, _message, dout, din, _user):
-        if kind == _MIP_INTERRUPT:
+        if kind == _CALLBACK_MIP_INTERRUPT:
             bound = read(dout, b"mip_dual_bound")
             if target - bound <= GAP * max(1.0, abs(target + offset)):
                 state["proven"] = True
@@ -111,7 +112,7 @@ def oracle_proof(model, optimum: np.ndarray, seed: int, inject_after: float,
             _ptr(a["row_lower"], dbl), _ptr(a["row_upper"], dbl), _ptr(a["start"], i32),
             _ptr(a["index"], i32), _ptr(a["value"], dbl), _ptr(a["integrality"], i32))
         lib.Highs_setCallback(h, handler, None)
-        lib.Highs_startCallback(h, _MIP_INTERRUPT)
+        lib.Highs_startCallback(h, _CALLBACK_MIP_INTERRUPT)
         lib.Highs_startCallback(h, _MIP_USER_SOLUTION)
         lib.Highs_run(h)
         if lib.Highs_getModelStatus(h) == 7:   # optimal: HiGHS closed the gap itself

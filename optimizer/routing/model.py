@@ -393,13 +393,11 @@ def averaged_relaxation(model: Model, exact: bool = False):
     on_y = is_y[col]
     # each y term becomes one term per units column of that y
     by_y = np.argsort(x_y, kind="stable")
-    first = np.searchsorted(x_y[by_y], col[on_y])
-    count = per_y[col[on_y]]
-    member = by_y[np.repeat(first, count) + (np.arange(count.sum())
-                                              - np.repeat(np.cumsum(count) - count, count))]
-    row = np.concatenate([row[~on_y], np.repeat(row[on_y], count)])
+    term, member = _expand(per_y[col[on_y]], np.searchsorted(x_y[by_y], col[on_y]))
+    member = by_y[member]
+    row = np.concatenate([row[~on_y], row[on_y][term]])
     col = np.concatenate([col[~on_y], x_col[member]])
-    val = np.concatenate([val[~on_y], np.repeat(val[on_y], count) * weight[member]])
+    val = np.concatenate([val[~on_y], val[on_y][term] * weight[member]])
     replaced = is_y[x_y]
     cost = a["cost"].copy()
     np.add.at(cost, x_col[replaced], a["cost"][x_y[replaced]] * weight[replaced])
@@ -556,8 +554,7 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
         relaxation = averaged_relaxation(model)
         if relaxation is None:
             return
-        arrays = relaxation[0]
-        relaxed = highs_solve(SimpleNamespace(arrays=arrays, offset=model.offset),
+        relaxed = highs_solve(SimpleNamespace(arrays=relaxation[0], offset=model.offset),
                               time_limit_s=deadline - time.perf_counter(), relax=True,
                               workers=1, seed=seed)
         if relaxed.values is not None and relaxed.optimal:
