@@ -721,6 +721,7 @@ def _highs():
         lib.Highs_setStringOptionValue.argtypes = [vp, cs, cs]
         lib.Highs_passMip.argtypes = [vp, i32, i32, i32, i32, i32, dbl, ptr_d, ptr_d, ptr_d,
                                       ptr_d, ptr_d, ptr_i, ptr_i, ptr_d, ptr_i]
+        lib.Highs_setSolution.argtypes = [vp, ptr_d, ptr_d, ptr_d, ptr_d]
         lib.Highs_setSparseSolution.argtypes = [vp, i32, ptr_i, ptr_d]
         lib.Highs_run.argtypes = [vp]
         lib.Highs_getModelStatus.argtypes = [vp]
@@ -738,6 +739,67 @@ def _highs():
 
 def _ptr(array: np.ndarray, ctype):
     return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+
+def _set_options(h, *, threads: int, seed: int, time_limit_s: float, options: dict) -> None:
+    lib = _highs()
+    lib.Highs_setBoolOptionValue(h, b"output_flag", 0)
+    lib.Highs_setIntOptionValue(h, b"threads", int(threads))
+    lib.Highs_setIntOptionValue(h, b"random_seed", int(seed))
+    lib.Highs_setDoubleOptionValue(h, b"time_limit", max(0.01, float(time_limit_s)))
+    for name, val in options.items():
+        if isinstance(val, str):
+            lib.Highs_setStringOptionValue(h, name.encode(), val.encode())
+        elif isinstance(val, bool):
+            lib.Highs_setBoolOptionValue(h, name.encode(), int(val))
+        elif isinstance(val, int):
+            lib.Highs_setIntOptionValue(h, name.encode(), val)
+        else:
+            lib.Highs_setDoubleOptionValue(h, name.encode(), float(val))
+
+
+def _feasible(a: dict, values: np.ndarray) -> bool:
+    """Whether solver values satisfy the arrays' column bounds, integrality and rows."""
+    if len(values) != len(a["cost"]):
+        return False
+    tol = 1e-6
+    if np.any(values < a["lower"] - tol) or np.any(values > a["upper"] + tol):
+        return False
+    integral = a["integrality"] == 1
+    if np.any(np.abs(values[integral] - np.rint(values[integral])) > tol):
+        return False
+    rows = np.repeat(np.arange(len(a["row_lower"])), np.diff(a["start"]))
+    activity = np.bincount(rows, weights=a["value"] * values[a["index"]],
+                           minlength=len(a["row_lower"]))
+    return bool(np.all(activity <= a["row_upper"] + tol)
+                and np.all(activity >= a["row_lower"] - tol))
+
+
+def _pass_model(h, a: dict, offset: float, start: np.ndarray | None,
+                repair: bool = True) -> None:
+    """The MIP (CSR arrays) and, when given, a starting solution (solver values).
+
+    A feasible start is given whole. Any other is given by its nonzeros, which HiGHS
+    completes by a MIP of its own with them fixed (``repair``), or left out: that MIP's
+    dual bound reaches the callbacks as if it were the model's, and it is no bound of the
+    model at all, so runs that read bounds from callbacks leave it out."""
+    lib = _highs()
+    dbl, i32 = ctypes.c_double, ctypes.c_int32
+    status = lib.Highs_passMip(
+        h, len(a["cost"]), len(a["row_lower"]), len(a["value"]), 2, 1, float(offset),
+        _ptr(a["cost"], dbl), _ptr(a["lower"], dbl), _ptr(a["upper"], dbl),
+        _ptr(a["row_lower"], dbl), _ptr(a["row_upper"], dbl), _ptr(a["start"], i32),
+        _ptr(a["index"], i32), _ptr(a["value"], dbl), _ptr(a["integrality"], i32))
+    if status < 0:
+        raise RuntimeError("HiGHS rejected the model")
+    if start is not None:
+        values = np.ascontiguousarray(start, dtype=np.float64)
+        if _feasible(a, values):
+            lib.Highs_setSolution(h, _ptr(values, dbl), None, None, None)
+        elif repair:
+            nz = np.flatnonzero(values).astype(np.int32)
+            vals = np.ascontiguousarray(values[nz])
+            lib.Highs_setSparseSolution(h, len(nz), _ptr(nz, i32), _ptr(vals, dbl))
 
 
 @dataclass
@@ -771,32 +833,10 @@ def highs_solve(model: Model, *, time_limit_s: float, workers: int, seed: int,
     n_col, n_row = len(a["cost"]), len(a["row_lower"])
     h = lib.Highs_create()
     try:
-        lib.Highs_setBoolOptionValue(h, b"output_flag", 0)
-        lib.Highs_setIntOptionValue(h, b"threads", threads)
-        lib.Highs_setIntOptionValue(h, b"random_seed", int(seed))
-        lib.Highs_setDoubleOptionValue(h, b"mip_rel_gap", float(relative_gap))
-        lib.Highs_setDoubleOptionValue(h, b"time_limit", max(0.01, float(time_limit_s)))
-        for name, val in (options or {}).items():
-            if isinstance(val, str):
-                lib.Highs_setStringOptionValue(h, name.encode(), val.encode())
-            elif isinstance(val, bool):
-                lib.Highs_setBoolOptionValue(h, name.encode(), int(val))
-            elif isinstance(val, int):
-                lib.Highs_setIntOptionValue(h, name.encode(), val)
-            else:
-                lib.Highs_setDoubleOptionValue(h, name.encode(), float(val))
-        dbl, i32 = ctypes.c_double, ctypes.c_int32
-        status = lib.Highs_passMip(
-            h, n_col, n_row, len(a["value"]), 2, 1, float(model.offset),
-            _ptr(a["cost"], dbl), _ptr(a["lower"], dbl), _ptr(a["upper"], dbl),
-            _ptr(a["row_lower"], dbl), _ptr(a["row_upper"], dbl), _ptr(a["start"], i32),
-            _ptr(a["index"], i32), _ptr(a["value"], dbl), _ptr(a["integrality"], i32))
-        if status < 0:
-            raise RuntimeError("HiGHS rejected the model")
-        if start is not None:
-            nz = np.flatnonzero(start).astype(np.int32)
-            vals = np.ascontiguousarray(start[nz], dtype=np.float64)
-            lib.Highs_setSparseSolution(h, len(nz), _ptr(nz, i32), _ptr(vals, dbl))
+        _set_options(h, threads=threads, seed=seed, time_limit_s=time_limit_s,
+                     options={"mip_rel_gap": float(relative_gap), **(options or {})})
+        _pass_model(h, a, float(model.offset), start, repair=progress is None)
+        dbl = ctypes.c_double
         if progress is not None and not relax:
             def on_check(kind, _message, data_out, data_in, _user):
                 if kind != _CALLBACK_MIP_INTERRUPT:
