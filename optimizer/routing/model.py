@@ -427,6 +427,10 @@ def averaged_relaxation(model: Model, exact: bool = False):
 
 
 FULL_MIP_MAX_VARIABLES = 15_000   # measured: HiGHS proves these in seconds
+# HiGHS restarting its root after fixing columns is what makes most 500-order proofs
+# slow: without restarts, 27 of 30 benchmark-shaped solves prove within 15 s against 23,
+# with plans as good on the one instance that proves in neither (docs/benchmarks.md).
+SMALL_MIP_OPTIONS = {"mip_allow_restart": False}
 RESTRICTED_SHARE = 0.2            # of the time left after the LP
 OVERRUN_S_PER_VARIABLE = 1e-5    # kept back for HiGHS overrunning its limit
 LP_SHARE_MAX = 0.6                # the LP runs only if it should take at most this share
@@ -472,7 +476,7 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     unlike OR-Tools' wrapper, returns the incumbent and the dual bound on a time limit).
 
     Small models (up to ``FULL_MIP_MAX_VARIABLES``): the full MIP from the greedy plan for
-    all the time. Larger ones:
+    all the time, without root restarts (``SMALL_MIP_OPTIONS``). Larger ones:
     1. the LP relaxation (``lp_relaxation``), whose optimum is a proven bound; with
        ``workers >= 2`` search from the greedy plan runs beside it, after the averaged
        relaxation (``averaged_relaxation``: a weaker bound in a fraction of the time)
@@ -504,12 +508,10 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     best_alloc = start_allocation
     objective = allocation_cost(problem, start_allocation).total
 
-    def full_mip(start_values, threads=workers, until=None):
-        return highs_solve(model, time_limit_s=(until or deadline) - time.perf_counter(),
-                           start=start_values, **{**options, "workers": threads})
-
     if model.n_variables <= FULL_MIP_MAX_VARIABLES:
-        full = full_mip(model.encode(start_allocation))
+        full = highs_solve(model, time_limit_s=deadline - time.perf_counter(),
+                           start=model.encode(start_allocation), options=SMALL_MIP_OPTIONS,
+                           **options)
         if full.values is not None and full.objective < objective - 1e-9:
             best_alloc, objective = model.decode(full.values), full.objective
         return result(best_alloc, full.bound, full.optimal and objective - (
