@@ -140,11 +140,9 @@ class SharedPlan:
 
 
 def satisfies(model, values: np.ndarray) -> bool:
-    a = model.arrays
-    activity = np.bincount(model.row_of_nonzero, weights=a["value"] * values[a["index"]],
-                           minlength=model.n_constraints)
-    return bool(np.all(activity <= a["row_upper"] + 1e-6)
-                and np.all(activity >= a["row_lower"] - 1e-6))
+    from .model import feasible
+
+    return feasible(model.arrays, values, model.row_of_nonzero)
 
 
 def search(problem: RoutingProblem, shared: SharedPlan, floor: np.ndarray, *,

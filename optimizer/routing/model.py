@@ -760,8 +760,9 @@ def _set_options(h, *, threads: int, seed: int, time_limit_s: float, options: di
             lib.Highs_setDoubleOptionValue(h, name.encode(), float(val))
 
 
-def _feasible(a: dict, values: np.ndarray) -> bool:
-    """Whether solver values satisfy the arrays' column bounds, integrality and rows."""
+def feasible(a: dict, values: np.ndarray, rows: np.ndarray | None = None) -> bool:
+    """Whether solver values satisfy the arrays' column bounds, integrality and rows
+    (``rows``: the row of each nonzero, when the caller has it at hand)."""
     if len(values) != len(a["cost"]):
         return False
     tol = 1e-6
@@ -770,7 +771,8 @@ def _feasible(a: dict, values: np.ndarray) -> bool:
     integral = a["integrality"] == 1
     if np.any(np.abs(values[integral] - np.rint(values[integral])) > tol):
         return False
-    rows = np.repeat(np.arange(len(a["row_lower"])), np.diff(a["start"]))
+    if rows is None:
+        rows = np.repeat(np.arange(len(a["row_lower"])), np.diff(a["start"]))
     activity = np.bincount(rows, weights=a["value"] * values[a["index"]],
                            minlength=len(a["row_lower"]))
     return bool(np.all(activity <= a["row_upper"] + tol)
@@ -796,7 +798,7 @@ def _pass_model(h, a: dict, offset: float, start: np.ndarray | None,
         raise RuntimeError("HiGHS rejected the model")
     if start is not None:
         values = np.ascontiguousarray(start, dtype=np.float64)
-        if _feasible(a, values):
+        if feasible(a, values):
             lib.Highs_setSolution(h, _ptr(values, dbl), None, None, None)
         elif repair:
             nz = np.flatnonzero(values).astype(np.int32)
