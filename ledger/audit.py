@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from ledger.movements import BUCKETS
-from ledger.queries import balances, journal_balances
+from ledger.queries import balances, in_transit, journal_balances, journal_in_transit
 
 
 @dataclass(frozen=True)
@@ -44,4 +44,18 @@ def audit(session: Session) -> AuditReport:
             jv = getattr(j, bucket) if j else 0
             if sv != jv:
                 diffs.append(Difference(key[0], key[1], bucket, sv, jv))
+    diffs += _in_transit_differences(session)
     return AuditReport(len(stored.keys() | journal.keys()), tuple(diffs))
+
+
+def _in_transit_differences(session: Session) -> list[Difference]:
+    """Units in transit to each node, summed over routes, must equal the journal's."""
+    stored: dict[tuple[str, str], int] = {}
+    for row in in_transit(session):
+        key = (row["sku"], row["to_node"])
+        stored[key] = stored.get(key, 0) + row["qty"]
+    journal = journal_in_transit(session)
+    return [Difference(sku, node, "in_transit", stored.get((sku, node), 0),
+                       journal.get((sku, node), 0))
+            for sku, node in sorted(stored.keys() | journal.keys())
+            if stored.get((sku, node), 0) != journal.get((sku, node), 0)]

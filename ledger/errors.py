@@ -25,6 +25,14 @@ class InvalidMovement(LedgerError):
     status = 422
 
 
+class InvalidValue(LedgerError):
+    """A well-formed value the operation cannot take: a date in the past, a
+    quantity beyond what the document allows."""
+
+    code = "invalid_request"
+    status = 422
+
+
 class UnknownSku(LedgerError):
     code = "unknown_sku"
     status = 422
@@ -53,6 +61,26 @@ class InsufficientStock(LedgerError):
         )
         super().__init__(f"insufficient stock: {names}", field="qty", details=shortages)
         self.shortages = shortages
+
+
+class NotInTransit(InsufficientStock):
+    """A transfer receipt asks for more than its route has in transit, naming every route.
+
+    The units may be in the destination's ``inbound`` bucket, but on a purchase
+    order or on another route, so they are not this receipt's to take. ``field``
+    is ``from_node`` when nothing at all is in transit on a route (that node sent
+    nothing still open to the destination), else ``qty``.
+    """
+
+    code = "not_in_transit"
+
+    def __init__(self, shortfalls: list[dict]):
+        names = ", ".join(
+            f"{s['sku']} from {s['from_node']} to {s['to_node']} has {s['have']} in transit, "
+            f"needs {s['need']}" for s in shortfalls)
+        field = "from_node" if any(s["have"] == 0 for s in shortfalls) else "qty"
+        LedgerError.__init__(self, f"not in transit: {names}", field=field, details=shortfalls)
+        self.shortages = shortfalls
 
 
 class IdempotencyConflict(LedgerError):

@@ -202,6 +202,8 @@ class MovementRow(Base):
     actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # transfer_in only: the node that shipped the units (null on rows from before 0006).
+    source_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"), nullable=True)
     __table_args__ = (
         CheckConstraint("qty > 0", name="qty_positive"),
         CheckConstraint(legal_pairs_sql(), name="legal_transition"),
@@ -220,12 +222,32 @@ class MovementRow(Base):
     )
 
 
+class InTransit(Base):
+    """Units sent by ``transfer_out`` from one node to another and not yet received.
+
+    Part of the destination's ``inbound`` bucket, kept per route so that a
+    ``transfer_in`` can only take units its from-node actually sent; like a
+    stock position, it changes by conditional UPDATE and never goes negative.
+    """
+
+    __tablename__ = "in_transit"
+    sku_id: Mapped[int] = mapped_column(ForeignKey("skus.id"), primary_key=True)
+    from_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    to_node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)
+    __table_args__ = (CheckConstraint("qty >= 0", name="qty_non_negative"),)
+
+
 class IdempotencyRecord(Base):
-    """The first result of a request carrying an idempotency key."""
+    """The first result of a request carrying an idempotency key.
+
+    A key is unique within its scope (the operation it was sent to), so two
+    clients of different operations may pick the same key without colliding.
+    """
 
     __tablename__ = "idempotency_keys"
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    scope: Mapped[str] = mapped_column(String(64))
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="done")
     response: Mapped[dict | None] = mapped_column(JSON, nullable=True)

@@ -43,7 +43,9 @@ MAX_MOVEMENTS_PER_POSTING = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Movement:
-    """One movement, in codes. ``to_node`` differs from ``node`` only for transfers out."""
+    """One movement, in codes. ``to_node`` differs from ``node`` only for transfers out;
+    ``source_node`` is set only for transfers in: the node that shipped the units, whose
+    transfer to ``node`` must still have them in transit."""
 
     kind: str
     sku: str
@@ -55,6 +57,7 @@ class Movement:
     doc_type: str | None = None
     doc_id: str | None = None
     note: str | None = None
+    source_node: str | None = None
 
     def __post_init__(self) -> None:
         legal = KINDS.get(self.kind)
@@ -88,6 +91,14 @@ class Movement:
                                   field="to_node")
         if self.to_node is None:
             object.__setattr__(self, "to_node", self.node)
+        if self.kind == "transfer_in":
+            if (not isinstance(self.source_node, str) or not self.source_node
+                    or len(self.source_node) > 128 or self.source_node == self.node):
+                raise InvalidMovement("transfer_in needs the from_node that shipped the "
+                                      "units, other than node", field="from_node")
+        elif self.source_node is not None:
+            raise InvalidMovement(f"only transfer_in names a from_node, not {self.kind}",
+                                  field="from_node")
 
     @property
     def from_node(self) -> str | None:
@@ -107,6 +118,22 @@ def position_deltas(movements: Iterable[Movement]) -> dict[tuple[str, str], dict
         if m.to_bucket in BUCKETS:
             deltas[(m.sku, m.to_node)][m.to_bucket] += m.qty
     return dict(deltas)
+
+
+def transit_deltas(movements: Iterable[Movement]) -> dict[tuple[str, str, str], int]:
+    """Net change of units in transit per (sku, from node, to node).
+
+    A transfer out puts units in transit on its route; a transfer in takes them
+    off the route it names. Inbound at a node is its open purchase orders plus
+    what is in transit to it, so a receipt can only take units actually sent.
+    """
+    deltas: dict[tuple[str, str, str], int] = defaultdict(int)
+    for m in movements:
+        if m.kind == "transfer_out":
+            deltas[(m.sku, m.node, m.to_node)] += m.qty
+        elif m.kind == "transfer_in":
+            deltas[(m.sku, m.source_node, m.node)] -= m.qty
+    return {route: d for route, d in deltas.items() if d}
 
 
 def legal_pairs_sql() -> str:

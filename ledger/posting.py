@@ -11,6 +11,10 @@ this module turns it into conditional statements:
   is there; every shortfall of the posting is gathered and reported in one
   ``InsufficientStock`` and the caller's transaction is rolled back;
 * a position that only gains is upserted;
+* transfers also change their route's units in transit (``in_transit``), after
+  the positions and in (sku_id, from_node_id, to_node_id) order, with the same
+  conditional UPDATE: a receipt names its route and takes only what was sent
+  (``NotInTransit`` otherwise);
 * the CHECK constraints on ``stock_positions`` and ``movements`` stay as the
   last line of defence.
 """
@@ -27,19 +31,25 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from sqlalchemy import Connection, Engine, and_, event, select, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ledger.errors import (
-    IdempotencyConflict, IdempotencyInProgress, InsufficientStock, InvalidMovement, UnknownNode, UnknownSku,
+    IdempotencyConflict, IdempotencyInProgress, InsufficientStock, InvalidMovement, NotInTransit,
+    UnknownNode, UnknownSku,
 )
-from ledger.models import IdempotencyRecord, MovementRow, Node, Sku, StockPosition, utcnow
-from ledger.movements import BUCKETS, MAX_MOVEMENTS_PER_POSTING, Movement, position_deltas
+from ledger.models import (
+    IdempotencyRecord, InTransit, MovementRow, Node, Sku, StockPosition, utcnow,
+)
+from ledger.movements import (
+    BUCKETS, MAX_MOVEMENTS_PER_POSTING, Movement, position_deltas, transit_deltas,
+)
 from ledger.rawsql import fetch, rowcount
 
 _positions = StockPosition.__table__
 _movements = MovementRow.__table__
 _idem = IdempotencyRecord.__table__
+_transit = InTransit.__table__
 
 
 @dataclass(frozen=True)
@@ -120,16 +130,20 @@ def request_hash(payload) -> str:
 
 
 def _movement_payload(movements: Sequence[Movement]) -> list[dict]:
+    # source_node only when set, so requests stored before it existed hash as they did
     return [
         {"kind": m.kind, "sku": m.sku, "qty": m.qty, "node": m.node, "to_node": m.to_node,
-         "doc_type": m.doc_type, "doc_id": m.doc_id, "note": m.note}
+         "doc_type": m.doc_type, "doc_id": m.doc_id, "note": m.note,
+         **({"source_node": m.source_node} if m.source_node else {})}
         for m in movements
     ]
 
 
 def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -> dict | None:
-    """Insert the key, or return the stored response of its first use.
+    """Insert the key in its scope, or return the stored response of its first use.
 
+    A key is unique per scope (the operation: ``posting``, ``orders``, …), so
+    clients of different operations never collide on a key they both chose.
     ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent transaction that
     inserted the same key and then sees its row, so exactly one caller wins.
     Returns None when this caller holds the key.
@@ -140,26 +154,26 @@ def claim_idempotency_key(conn: Connection, key: str, scope: str, digest: str) -
         claimed = fetch(
             conn,
             "INSERT INTO idempotency_keys (key, scope, request_hash, status, created_at)"
-            " VALUES (%s, %s, %s, 'pending', %s) ON CONFLICT (key) DO NOTHING RETURNING key",
+            " VALUES (%s, %s, %s, 'pending', %s) ON CONFLICT (scope, key) DO NOTHING RETURNING key",
             (key, scope, digest, utcnow())) or None
     else:
         stmt = sqlite.insert(_idem).values(
             key=key, scope=scope, request_hash=digest, status="pending",
-            created_at=utcnow()).on_conflict_do_nothing(index_elements=["key"])
+            created_at=utcnow()).on_conflict_do_nothing(index_elements=["scope", "key"])
         claimed = conn.execute(stmt.returning(_idem.c.key)).first()
     if claimed is not None:
         return None
-    row = conn.execute(select(_idem.c.request_hash, _idem.c.response, _idem.c.scope)
-                       .where(_idem.c.key == key)).one()
-    if row.request_hash != digest or row.scope != scope:
+    row = conn.execute(select(_idem.c.request_hash, _idem.c.response)
+                       .where(_idem.c.scope == scope, _idem.c.key == key)).one()
+    if row.request_hash != digest:
         raise IdempotencyConflict(key)
     if row.response is None:
         raise IdempotencyInProgress(key)
     return row.response
 
 
-def store_idempotent_response(conn: Connection, key: str, response: dict) -> None:
-    conn.execute(update(_idem).where(_idem.c.key == key)
+def store_idempotent_response(conn: Connection, key: str, scope: str, response: dict) -> None:
+    conn.execute(update(_idem).where(_idem.c.scope == scope, _idem.c.key == key)
                  .values(status="done", response=response))
 
 
@@ -168,6 +182,7 @@ def post(
     movements: Sequence[Movement],
     *,
     idempotency_key: str | None = None,
+    idempotency_scope: str = "posting",
     actor: str | None = None,
     at: dt.datetime | None = None,
 ) -> PostingResult:
@@ -175,7 +190,7 @@ def post(
 
     With an ``idempotency_key``, a repeat of the same request returns the first
     result and applies nothing; the same key with other movements raises
-    ``IdempotencyConflict``. The caller commits (see ``ledger.db.unit_of_work``).
+    ``IdempotencyConflict``. Keys are unique within ``idempotency_scope``. The caller commits (see ``ledger.db.unit_of_work``).
     """
     if not movements:
         raise InvalidMovement("a posting needs at least one movement", field="movements")
@@ -187,14 +202,15 @@ def post(
         if not idempotency_key or len(idempotency_key) > 255:
             raise InvalidMovement("idempotency key must be 1-255 characters",
                                   field="idempotency_key")
-        first = claim_idempotency_key(conn, idempotency_key, "posting",
+        first = claim_idempotency_key(conn, idempotency_key, idempotency_scope,
                                       request_hash(_movement_payload(movements)))
         if first is not None:
             return PostingResult(first["txn_id"], tuple(first["movement_ids"]), replayed=True)
 
     skus, nodes = CodeCache.for_connection(conn).resolve(
         conn, {m.sku for m in movements},
-        {m.node for m in movements} | {m.to_node for m in movements if m.to_node})
+        {m.node for m in movements} | {m.to_node for m in movements if m.to_node}
+        | {m.source_node for m in movements if m.source_node})
     txn_id = str(uuid.uuid4())
     when = (at or utcnow()).astimezone(dt.timezone.utc)
     if _fusable(conn, movements):
@@ -203,7 +219,7 @@ def post(
         ids = _post_general(conn, skus, nodes, movements, txn_id, when, actor)
     result = PostingResult(txn_id, ids)
     if idempotency_key is not None:
-        store_idempotent_response(conn, idempotency_key, result.to_dict())
+        store_idempotent_response(conn, idempotency_key, idempotency_scope, result.to_dict())
     return result
 
 
@@ -217,6 +233,7 @@ def _post_general(conn, skus, nodes, movements, txn_id, when, actor) -> tuple[in
             "to_node_id": nodes[m.to_node] if m.dest_node else None,
             "to_bucket": m.to_bucket, "doc_type": m.doc_type, "doc_id": m.doc_id,
             "actor": actor, "note": m.note, "created_at": when,
+            "source_node_id": nodes[m.source_node] if m.source_node else None,
         }
         for m in movements
     ]
@@ -230,11 +247,13 @@ def _fusable(conn: Connection, movements: Sequence[Movement]) -> bool:
     if conn.dialect.name != "postgresql" or len(movements) != 1:
         return False
     m = movements[0]
-    return m.from_bucket in BUCKETS and (m.to_bucket not in BUCKETS or m.to_node == m.node)
+    return (m.from_bucket in BUCKETS and (m.to_bucket not in BUCKETS or m.to_node == m.node)
+            and m.source_node is None)  # a transfer in also changes its route's in-transit
 
 
 _FUSED_TYPES = {"sku_id": "integer", "qty": "bigint", "from_node_id": "integer",
-                "to_node_id": "integer", "created_at": "timestamptz"}
+                "to_node_id": "integer", "created_at": "timestamptz",
+                "source_node_id": "integer"}
 
 
 def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tuple[int, ...]:
@@ -258,7 +277,7 @@ def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tupl
               "from_node_id": node_id, "from_bucket": m.from_bucket,
               "to_node_id": node_id if to_bucket else None, "to_bucket": m.to_bucket,
               "doc_type": m.doc_type, "doc_id": m.doc_id, "actor": actor, "note": m.note,
-              "created_at": when}
+              "created_at": when, "source_node_id": None}
     ids = tuple(r[0] for r in fetch(conn, sql, params))
     if not ids:
         changes = {m.from_bucket: -m.qty, **({to_bucket: m.qty} if to_bucket else {})}
@@ -274,7 +293,7 @@ def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tupl
 _SQL_CACHE: dict[tuple, str] = {}
 _MOVEMENT_COLUMNS = ("txn_id", "kind", "sku_id", "qty", "from_node_id", "from_bucket",
                      "to_node_id", "to_bucket", "doc_type", "doc_id", "actor", "note",
-                     "created_at")
+                     "created_at", "source_node_id")
 
 
 def _ph(dialect: str, name: str) -> str:
@@ -371,8 +390,35 @@ def _apply_deltas(conn: Connection, skus: ChainMap, nodes: ChainMap,
                   **{f"d_{b}": d for b, d in changes.items()}}
         if rowcount(conn, _update_sql(dialect, changes), params) != 1:
             shortages.extend(_describe_shortage(conn, sku_id, node_id, sku, node, changes))
+    not_sent = _apply_transit(conn, skus, nodes, movements)
+    if not_sent:  # the more precise answer: inbound may hold other units, not these
+        raise NotInTransit(not_sent)
     if shortages:
         raise InsufficientStock(shortages)
+
+
+def _apply_transit(conn: Connection, skus: ChainMap, nodes: ChainMap,
+                   movements: Sequence[Movement]) -> list[dict]:
+    """Change units in transit per route; return what receipts asked for beyond it."""
+    keyed = sorted(((skus[sku], nodes[a], nodes[b]), (sku, a, b), d)
+                   for (sku, a, b), d in transit_deltas(movements).items())
+    shortfalls: list[dict] = []
+    for (sku_id, from_id, to_id), (sku, a, b), delta in keyed:
+        route = {"sku_id": sku_id, "from_node_id": from_id, "to_node_id": to_id}
+        if delta > 0:
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            stmt = insert(_transit).values(**route, qty=delta)
+            conn.execute(stmt.on_conflict_do_update(
+                index_elements=list(route), set_={"qty": _transit.c.qty + stmt.excluded.qty}))
+            continue
+        where = and_(*(_transit.c[c] == v for c, v in route.items()))
+        done = conn.execute(update(_transit).where(where, _transit.c.qty + delta >= 0)
+                            .values(qty=_transit.c.qty + delta))
+        if done.rowcount != 1:
+            have = conn.scalar(select(_transit.c.qty).where(where)) or 0
+            shortfalls.append({"sku": sku, "from_node": a, "to_node": b, "have": int(have),
+                               "need": -delta})
+    return shortfalls
 
 
 def _describe_shortage(conn, sku_id, node_id, sku, node, changes) -> list[dict]:

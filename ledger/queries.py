@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import NotFound
 from ledger.models import (
-    MovementRow, Node, PurchaseOrder, PurchaseOrderLine, Sku, SkuNodeSetting, StockPosition,
+    InTransit, MovementRow, Node, PurchaseOrder, PurchaseOrderLine, Sku, SkuNodeSetting, StockPosition,
 )
 from ledger.movements import BUCKETS
 
@@ -150,6 +150,30 @@ def inbound_schedule(session: Session, sku: str, *, node: str | None = None
     for code, day, qty in session.execute(stmt):
         out.setdefault(code, []).append((day, int(qty)))
     return out
+
+
+def in_transit(session: Session, *, sku: str | None = None) -> list[dict]:
+    """Units sent between nodes and not yet received, per (sku, from node, to node)."""
+    T, Src, Dst = InTransit, Node.__table__.alias("src"), Node.__table__.alias("dst")
+    stmt = (select(Sku.code, Src.c.code, Dst.c.code, T.qty)
+            .join(Sku, Sku.id == T.sku_id).join(Src, Src.c.id == T.from_node_id)
+            .join(Dst, Dst.c.id == T.to_node_id).where(T.qty > 0)
+            .order_by(Sku.code, Dst.c.code, Src.c.code))
+    if sku is not None:
+        stmt = stmt.where(T.sku_id == _sku_id(session, sku))
+    return [{"sku": s, "from_node": a, "to_node": b, "qty": int(q)}
+            for s, a, b, q in session.execute(stmt)]
+
+
+def journal_in_transit(session: Session) -> dict[tuple[str, str], int]:
+    """Units in transit to each (sku, node) by the journal: transfers out to it minus
+    transfers in at it (receipts from before 0006 do not name their route)."""
+    signed = case((M.c.kind == "transfer_out", M.c.qty), else_=-M.c.qty)
+    stmt = (select(Sku.code, Node.code, func.sum(signed))
+            .select_from(M).join(Sku, Sku.id == M.c.sku_id).join(Node, Node.id == M.c.to_node_id)
+            .where(M.c.kind.in_(("transfer_out", "transfer_in")))
+            .group_by(Sku.code, Node.code))
+    return {(s, n): int(q) for s, n, q in session.execute(stmt)}
 
 
 def time_phased_atp(session: Session, sku: str, dates: list[dt.date], *,

@@ -12,7 +12,7 @@ from ledger import master, queries
 from ledger.audit import audit
 from ledger.db import read_only, unit_of_work
 from ledger.errors import InsufficientStock
-from ledger.movements import BUCKETS, KINDS, Movement, position_deltas
+from ledger.movements import BUCKETS, KINDS, Movement, position_deltas, transit_deltas
 from ledger.posting import post
 
 NODES = ("N1", "N2")
@@ -31,28 +31,35 @@ def run_machine(sessions) -> None:
                 master.upsert_skus(s, [{"code": c, "name": c} for c in self.skus])
                 master.upsert_nodes(s, [{"code": n, "name": n, "region": "NE"} for n in NODES])
             self.model = {(k, n): dict.fromkeys(BUCKETS, 0) for k in self.skus for n in NODES}
+            self.transit = {(k, a, b): 0 for k in self.skus for a in NODES for b in NODES if a != b}
 
         @rule(data=st.data(), kinds=st.lists(st.sampled_from(sorted(KINDS)), min_size=1, max_size=3))
         def post_movements(self, data, kinds):
             moves = []
             for kind in kinds:
                 node = data.draw(st.sampled_from(NODES))
+                other = NODES[1 - NODES.index(node)]
                 moves.append(Movement(
                     kind, data.draw(st.sampled_from(self.skus)), data.draw(st.integers(1, 6)),
-                    node, to_node=NODES[1 - NODES.index(node)] if kind == "transfer_out" else None))
+                    node, to_node=other if kind == "transfer_out" else None,
+                    source_node=other if kind == "transfer_in" else None))
             expected = {key: dict(v) for key, v in self.model.items()}
             for key, delta in position_deltas(moves).items():
                 for b, d in delta.items():
                     expected[key][b] += d
-            fits = all(v >= 0 for row in expected.values() for v in row.values())
+            transit = dict(self.transit)
+            for route, d in transit_deltas(moves).items():
+                transit[route] += d
+            fits = (all(v >= 0 for row in expected.values() for v in row.values())
+                    and all(v >= 0 for v in transit.values()))
             try:
                 with unit_of_work(sessions) as s:
                     post(s, moves)
-            except InsufficientStock:
+            except InsufficientStock:  # NotInTransit included
                 assert not fits, "refused although the stock was there"
                 return
             assert fits, "accepted although a bucket would go negative"
-            self.model = expected
+            self.model, self.transit = expected, transit
 
         @invariant()
         def balances_match_the_model_and_the_journal(self):
@@ -69,6 +76,13 @@ def run_machine(sessions) -> None:
                     # Conservation: what the buckets hold, the accounts gave.
                     held = sum(sum(self.model[(sku, n)].values()) for n in NODES)
                     assert held + sum(queries.external_account_totals(s, sku=sku).values()) == 0
+                    stored = {(r["sku"], r["from_node"], r["to_node"]): r["qty"]
+                              for r in queries.in_transit(s, sku=sku)}
+                    assert stored == {k: v for k, v in self.transit.items()
+                                      if k[0] == sku and v}
+                    for node in NODES:  # inbound holds at least what is in transit to it
+                        assert self.model[(sku, node)]["inbound"] >= sum(
+                            v for (k, _, b), v in self.transit.items() if k == sku and b == node)
                 assert audit(s).clean
 
     run_state_machine_as_test(LedgerMachine, settings=settings(

@@ -75,15 +75,16 @@ CASES = [
     ("unhold", {"hold": 5}, {"available": 5}),
     ("count_gain", {}, {"available": 5}),
     ("count_loss", {"available": 5}, {}),
-    ("transfer_in", {"inbound": 5}, {"available": 5}),
+    ("transfer_in", {"in_transit": 5}, {"available": 5}),
 ]
 
-SETUP = {  # how to put 5 units into a bucket using legal movements only
-    "available": [("count_gain",)],
-    "inbound": [("po_placed",)],
-    "reserved": [("count_gain",), ("reserve",)],
-    "hold": [("count_gain",), ("hold",)],
-    "inspection": [("return_received",)],
+SETUP = {  # how to put 5 units of A into a bucket at N1 using legal movements only
+    "available": [("count_gain", "N1", None)],
+    "inbound": [("po_placed", "N1", None)],
+    "reserved": [("count_gain", "N1", None), ("reserve", "N1", None)],
+    "hold": [("count_gain", "N1", None), ("hold", "N1", None)],
+    "inspection": [("return_received", "N1", None)],
+    "in_transit": [("count_gain", "N2", None), ("transfer_out", "N2", "N1")],  # inbound from N2
 }
 
 
@@ -91,11 +92,12 @@ SETUP = {  # how to put 5 units into a bucket using legal movements only
 def test_each_kind_moves_stock_from_its_bucket_to_its_bucket(sessions, kind, before, after):
     make_world(sessions)
     for bucket in before:
-        for (k,) in SETUP[bucket]:
+        for k, node, to_node in SETUP[bucket]:
             with unit_of_work(sessions) as s:
-                post(s, [Movement(k, "A", 5, "N1")])
+                post(s, [Movement(k, "A", 5, node, to_node=to_node)])
     with unit_of_work(sessions) as s:
-        post(s, [Movement(kind, "A", 5, "N1", doc_type="test", doc_id="T-1")])
+        post(s, [Movement(kind, "A", 5, "N1", doc_type="test", doc_id="T-1",
+                          source_node="N2" if kind == "transfer_in" else None)])
     balance = _bal(sessions)
     assert {b: balance[b] for b in BUCKETS} == {b: after.get(b, 0) for b in BUCKETS}
     with read_only(sessions) as s:
@@ -109,7 +111,7 @@ def test_a_transfer_moves_available_at_one_node_to_inbound_at_another(sessions):
     assert _bal(sessions, node="N1")["available"] == 6
     assert _bal(sessions, node="N2")["inbound"] == 4
     with unit_of_work(sessions) as s:
-        post(s, [Movement("transfer_in", "A", 4, "N2")])
+        post(s, [Movement("transfer_in", "A", 4, "N2", source_node="N1")])
     assert _bal(sessions, node="N2")["available"] == 14
 
 
@@ -119,7 +121,8 @@ def test_a_movement_out_of_an_empty_bucket_is_refused_and_changes_nothing(sessio
     with pytest.raises(InsufficientStock) as err:
         with unit_of_work(sessions) as s:
             post(s, [Movement("count_gain", "B", 3, "N1"),
-                     Movement(kind, "A", 1, "N1", to_node="N2" if kind == "transfer_out" else None)])
+                     Movement(kind, "A", 1, "N1", to_node="N2" if kind == "transfer_out" else None,
+                              source_node="N2" if kind == "transfer_in" else None)])
     assert err.value.shortages[0]["sku"] == "A"
     assert _bal(sessions, sku="B")["available"] == 0  # the whole posting rolled back
 

@@ -67,7 +67,8 @@ def test_inventory_shows_buckets_atp_and_inbound_by_date_per_node(client, auth, 
     assert nodes["N1"] == {"node": "N1", "available": 7, "reserved": 3, "hold": 0,
                            "inspection": 0, "inbound": 12, "on_hand": 10, "atp": 7,
                            "inbound_by_date": [{"date": "2026-12-01", "qty": 7},
-                                               {"date": "2026-12-08", "qty": 5}]}
+                                               {"date": "2026-12-08", "qty": 5}],
+                           "in_transit": []}
     assert nodes["N2"]["available"] == 8 and nodes["N2"]["hold"] == 2
     assert nodes["N2"]["atp"] == 4 and nodes["N2"]["inbound_by_date"] == []
 

@@ -21,6 +21,11 @@ class InboundLine(BaseModel):
     qty: int
 
 
+class InTransitLine(BaseModel):
+    from_node: str
+    qty: int
+
+
 class NodeInventory(BaseModel):
     node: str
     available: int
@@ -31,6 +36,10 @@ class NodeInventory(BaseModel):
     on_hand: int
     atp: int = Field(description="available − promise buffer, never below 0")
     inbound_by_date: list[InboundLine] = Field(description="open PO quantities by expected date")
+    in_transit: list[InTransitLine] = Field(
+        default_factory=list,
+        description="units transferred to this node and not yet received, per sending node; "
+                    "inbound = open PO quantities + these")
 
 
 class InventoryOut(BaseModel):
@@ -81,6 +90,10 @@ def get_inventory(sku: str) -> InventoryOut:
         rows = {b.node: b for b in queries.balances(session, sku=sku)}
         atp = queries.atp(session, sku)
         inbound = queries.inbound_schedule(session, sku)
+        transit: dict[str, list[InTransitLine]] = {}
+        for t in queries.in_transit(session, sku=sku):
+            transit.setdefault(t["to_node"], []).append(
+                InTransitLine(from_node=t["from_node"], qty=t["qty"]))
     nodes = []
     for code in sorted(set(rows) | set(inbound)):
         b = rows.get(code) or queries.Balance(sku, code, 0, 0, 0, 0, 0)
@@ -88,7 +101,8 @@ def get_inventory(sku: str) -> InventoryOut:
             node=code, available=b.available, reserved=b.reserved, hold=b.hold,
             inspection=b.inspection, inbound=b.inbound, on_hand=b.on_hand,
             atp=atp.get(code, 0),
-            inbound_by_date=[InboundLine(date=d, qty=q) for d, q in inbound.get(code, [])]))
+            inbound_by_date=[InboundLine(date=d, qty=q) for d, q in inbound.get(code, [])],
+            in_transit=transit.get(code, [])))
     return InventoryOut(sku=sku, nodes=nodes)
 
 

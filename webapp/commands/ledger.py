@@ -78,15 +78,16 @@ def history(sku, node, limit, before_id) -> None:
 @click.argument("qty", type=int)
 @click.argument("node")
 @click.option("--to-node", help="destination node (transfer_out only)")
+@click.option("--from-node", help="the node that shipped the units (transfer_in only)")
 @click.option("--key", "idempotency_key", help="idempotency key: a retry applies nothing twice")
 @click.option("--note")
 @click.option("--actor", default="cli", show_default=True)
 @with_appcontext
-def post(kind, sku, qty, node, to_node, idempotency_key, note, actor) -> None:
+def post(kind, sku, qty, node, to_node, from_node, idempotency_key, note, actor) -> None:
     """Post one movement (e.g. ``count_gain TEE-BLK-M 10 DC-EAST``)."""
     try:
         movement = Movement(kind, sku, qty, node, to_node=to_node, note=note,
-                            doc_type="manual")
+                            doc_type="manual", source_node=from_node)
         with unit_of_work(db.sessions) as session:
             result = post_movements(session, [movement], idempotency_key=idempotency_key,
                                     actor=actor)

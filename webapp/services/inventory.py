@@ -81,6 +81,11 @@ def transfer(session: Session, data: TransferIn, *, actor: str, key: str | None 
 
 def receive_transfer(session: Session, data: TransferIn, *, actor: str,
                      key: str | None = None) -> dict:
+    """Receive units sent from ``from_node``: only what that route has in transit
+    (``NotInTransit`` otherwise), never a purchase order's inbound units."""
+    if data.from_node == data.to_node:
+        raise LedgerError("a transfer needs two different nodes", field="from_node")
     posting = post(session, [Movement("transfer_in", data.sku, data.qty, data.to_node,
-                                      doc_type="transfer")], actor=actor, idempotency_key=key)
+                                      source_node=data.from_node, doc_type="transfer")],
+                   actor=actor, idempotency_key=key)
     return {"kind": "transfer_in", **posting.to_dict()}
