@@ -163,10 +163,10 @@ def post_order(body: svc.OrderIn):
             # Serialised once: the same text is stored for retries and sent.
             answer = view.model_dump_json(by_alias=True)
             if key:
-                idempotency.complete(session, key, answer)
+                idempotency.complete(session, key, "orders", answer)
     except BaseException:
         if key:
-            idempotency.abandon(db.sessions, key)
+            idempotency.abandon(db.sessions, key, "orders")
         raise
     return Response(answer, status=201, mimetype="application/json")
 

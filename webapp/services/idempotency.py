@@ -7,7 +7,9 @@
 3. If the work fails, ``abandon`` removes the pending key, so a corrected
    request may use it again.
 A retry of a completed request gets the stored answer; the same key with a
-different body is refused (422). A pending key older than ``STALE_AFTER``
+different body is refused (422). Keys are unique per scope (the operation,
+e.g. ``orders``), so a key an orders client chose never collides with the same
+key on a ledger posting. A pending key older than ``STALE_AFTER``
 (a crashed worker) may be taken over.
 """
 
@@ -50,30 +52,34 @@ def claim(sessions: sessionmaker[Session], key: str, scope: str, body) -> dict |
         try:
             return claim_idempotency_key(session.connection(), key, scope, digest)
         except IdempotencyInProgress:
-            row = session.get(IdempotencyRecord, key, with_for_update=True)
+            row = session.get(IdempotencyRecord, {"scope": scope, "key": key},
+                              with_for_update=True)
             if row is not None and utcnow() - _aware(row.created_at) > STALE_AFTER:
                 row.created_at = utcnow()  # take over from a worker that died
                 return None
             raise
 
 
-def complete(session: Session, key: str, response: dict | str) -> None:
+def complete(session: Session, key: str, scope: str, response: dict | str) -> None:
     """Store the answer (a dict, or its JSON text) in the work's transaction."""
     if not isinstance(response, str):
-        session.execute(update(IdempotencyRecord).where(IdempotencyRecord.key == key)
+        session.execute(update(IdempotencyRecord)
+                        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
                         .values(status="done", response=response))
         return
     conn = session.connection()
     pg = conn.dialect.name == "postgresql"
     fetch(conn,
-          "UPDATE idempotency_keys SET status = 'done', response = %s::json WHERE key = %s"
-          if pg else "UPDATE idempotency_keys SET status = 'done', response = ? WHERE key = ?",
-          (response, key))
+          "UPDATE idempotency_keys SET status = 'done', response = %s::json"
+          " WHERE scope = %s AND key = %s" if pg else
+          "UPDATE idempotency_keys SET status = 'done', response = ? WHERE scope = ? AND key = ?",
+          (response, scope, key))
 
 
-def abandon(sessions: sessionmaker[Session], key: str) -> None:
+def abandon(sessions: sessionmaker[Session], key: str, scope: str) -> None:
     with unit_of_work(sessions) as session:
-        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.key == key,
+        session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.scope == scope,
+                                                        IdempotencyRecord.key == key,
                                                         IdempotencyRecord.status == "pending"))
 
 
