@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import InvalidValue, LedgerError, NotFound
 from ledger.models import EXCEPTION_STATUSES, SEVERITIES, ExceptionItem, utcnow
 
 MAX_PAGE = 200
@@ -71,9 +71,14 @@ def acknowledge(session: Session, exception_id: int, *, actor: str) -> dict:
     return view(e)
 
 
-def snooze(session: Session, exception_id: int, *, until: dt.datetime, actor: str) -> dict:
+def snooze(session: Session, exception_id: int, *, until: dt.datetime, actor: str,
+           now: dt.datetime | None = None) -> dict:
     if until.tzinfo is None:
         raise LedgerError("until needs a UTC offset", field="until")
+    now = now or utcnow()
+    if until <= now:
+        raise InvalidValue(f"until must be in the future; {until.isoformat()} is not after "
+                           f"{now.isoformat(timespec='seconds')}", field="until")
     e = _get(session, exception_id)
     if e.status == "resolved":
         raise LedgerError("a resolved exception cannot be snoozed", field="status")

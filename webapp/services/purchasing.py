@@ -10,13 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ledger.errors import LedgerError, NotFound
+from ledger.errors import InvalidValue, LedgerError, NotFound
 from ledger.models import ExceptionItem, PurchaseOrder, PurchaseOrderLine, utcnow
 from ledger.movements import Movement
 from ledger.posting import post
 from webapp.services.orders import InvalidTransition
 
 MAX_BULK = 500
+# A line may be received up to this share of its ordered quantity beyond it (at
+# least one unit): suppliers round to full cases. More needs allow_over_receipt.
+OVER_RECEIPT_TOLERANCE_PCT = 10
 
 
 class ReceiptLineIn(BaseModel):
@@ -29,6 +32,8 @@ class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lines: list[ReceiptLineIn] = Field(min_length=1, max_length=1000)
     close: bool = False  # True: nothing more will come; the rest is cancelled
+    # True: accept more than the over-receipt tolerance (the supplier really sent it)
+    allow_over_receipt: bool = False
 
 
 class EditLineIn(BaseModel):
@@ -112,11 +117,17 @@ def approve(session: Session, codes: Iterable[str], *, actor: str) -> list[dict]
     return [po_view(po) for po in pos]
 
 
+def over_receipt_tolerance(qty_ordered: int) -> int:
+    """Units a line may be received beyond its ordered quantity without the flag."""
+    return max(1, -(-qty_ordered * OVER_RECEIPT_TOLERANCE_PCT // 100))
+
+
 def receive(session: Session, code: str, receipt: ReceiptIn, *, actor: str,
             threshold_pct: float = 5.0) -> dict:
-    """Receive units against a placed PO. Over-receipts are accepted (the extra
-    units are booked as placed first, so the journal stays exact) and raise
-    an exception; short closes cancel the rest and raise one too."""
+    """Receive units against a placed PO. Over-receipts within the tolerance (or
+    beyond it with ``allow_over_receipt``) are accepted (the extra units are
+    booked as placed first, so the journal stays exact) and raise an exception;
+    larger ones are refused. Short closes cancel the rest and raise one too."""
     po = _po(session, code)
     if po.status not in ("placed", "partially_received"):
         raise InvalidTransition(f"{code} is {po.status}; nothing to receive", field="status")
@@ -127,7 +138,14 @@ def receive(session: Session, code: str, receipt: ReceiptIn, *, actor: str,
         if line is None:
             raise LedgerError(f"{code} has no line for {r.sku!r}", field=f"lines[{i}].sku")
         open_qty = line.qty_ordered - line.qty_received
-        extra = max(0, r.qty - open_qty)
+        allowed = open_qty + over_receipt_tolerance(line.qty_ordered)
+        if r.qty > allowed and not receipt.allow_over_receipt:
+            raise InvalidValue(
+                f"{code}: {r.sku} has {max(0, open_qty)} open of {line.qty_ordered} ordered; "
+                f"at most {max(0, allowed)} can be received (over-receipt tolerance "
+                f"{OVER_RECEIPT_TOLERANCE_PCT}%); send allow_over_receipt: true if "
+                f"{r.qty} really arrived", field=f"lines[{i}].qty")
+        extra = max(0, r.qty - max(0, open_qty))
         if extra:
             moves.append(Movement("po_placed", r.sku, extra, po.node.code,
                                   doc_type="purchase_order", doc_id=code, note="over-receipt"))
@@ -172,10 +190,19 @@ def cancel(session: Session, code: str, *, actor: str) -> dict:
     return po_view(po)
 
 
-def expedite(session: Session, code: str, new_date: dt.date, *, actor: str) -> dict:
+def expedite(session: Session, code: str, new_date: dt.date, *, actor: str,
+             today: dt.date | None = None) -> dict:
+    """Record an earlier expected date: before the current one, and not in the past."""
     po = _po(session, code)
     if po.status not in ("draft", "placed", "partially_received"):
         raise InvalidTransition(f"{code} is {po.status}", field="status")
+    today = today or utcnow().date()
+    if new_date < today:
+        raise InvalidValue(f"{new_date} is in the past (today is {today})",
+                           field="expected_date")
+    if new_date >= po.expected_date:
+        raise InvalidValue(f"expediting records an earlier date: {new_date} is not before "
+                           f"{code}'s expected date {po.expected_date}", field="expected_date")
     po.expected_date = new_date
     for l in po.lines:
         if l.qty_received < l.qty_ordered:
