@@ -7,7 +7,7 @@
 3. If the work fails, ``abandon`` removes the pending key, so a corrected
    request may use it again.
 A retry of a completed request gets the stored answer; the same key with a
-different body is refused (422). A pending key older than ``STALE_AFTER``
+different body is refused (409 over HTTP; ``webapp.errors``). A pending key older than ``STALE_AFTER``
 (a crashed worker) may be taken over.
 """
 
