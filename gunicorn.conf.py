@@ -1,7 +1,8 @@
 """gunicorn settings: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Web workers are stateless; every request opens its own unit of work.
-Override any of these with GUNICORN_CMD_ARGS or flags.
+Override any of these with GUNICORN_CMD_ARGS or flags, except the timeout:
+set STOCKROUTE_WORKER_TIMEOUT, which the app's solve limit is checked against.
 """
 
 import multiprocessing

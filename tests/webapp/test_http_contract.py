@@ -293,3 +293,12 @@ def test_errors_are_json_unless_a_browser_asks_for_a_page(client):
     browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
     page = client.get("/no-such-page", headers={"Accept": browser})
     assert page.status_code == 404 and page.mimetype == "text/html"
+
+
+def test_api_md_lists_every_route_of_the_openapi_document(client):
+    text = (ROOT / "docs" / "api.md").read_text()
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    for path, ops in paths.items():
+        for method in ops:
+            row = f"| `{method.upper()} {path.removeprefix('/api/v1')}` |"
+            assert row in text, row
