@@ -1,16 +1,23 @@
 """gunicorn settings: ``gunicorn -c gunicorn.conf.py wsgi:app``.
 
 Web workers are stateless; every request opens its own unit of work.
-Override any of these with GUNICORN_CMD_ARGS or flags.
+Override any of these with GUNICORN_CMD_ARGS or flags, except the timeout:
+set STOCKROUTE_WORKER_TIMEOUT, which the app's solve limit is checked against.
 """
 
 import multiprocessing
 import os
 
+from webapp.config import max_solve_seconds, worker_timeout_seconds
+
 bind = os.environ.get("STOCKROUTE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
 threads = int(os.environ.get("STOCKROUTE_THREADS", "1"))
-timeout = 60
+# One setting for both: an HTTP solve may take at most STOCKROUTE_MAX_SOLVE_SECONDS,
+# which must stay SOLVE_MARGIN_S below this timeout (checked here, at start).
+# Change it with STOCKROUTE_WORKER_TIMEOUT, not --timeout, so the two stay consistent.
+timeout = worker_timeout_seconds()
+max_solve_seconds(timeout)
 graceful_timeout = 30
 accesslog = "-"
 errorlog = "-"

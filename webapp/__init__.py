@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, request
 
 from webapp.config import Config
 
@@ -31,6 +31,6 @@ def create_app(config: Config | None = None) -> Flask:
         # Before authentication or any view: a declared body over the limit is never read.
         limit = app.config.get("MAX_CONTENT_LENGTH")
         if limit and (request.content_length or 0) > limit:
-            abort(413)
+            raise openapi.too_large(limit)
 
     return app

@@ -6,6 +6,10 @@ import os
 import secrets
 from pathlib import Path
 
+from webapp.limits import (
+    DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_SOLVE_S, DEFAULT_WORKER_TIMEOUT_S, SOLVE_MARGIN_S,
+)
+
 
 def default_database_url() -> str:
     return f"sqlite:///{Path.cwd() / 'stockroute.sqlite3'}"
@@ -26,6 +30,28 @@ def instance_secret_key() -> str:
     return path.read_text().strip()
 
 
+def worker_timeout_seconds() -> int:
+    """gunicorn's worker timeout (``gunicorn.conf.py`` reads it here too)."""
+    return int(os.environ.get("STOCKROUTE_WORKER_TIMEOUT", str(DEFAULT_WORKER_TIMEOUT_S)))
+
+
+def max_solve_seconds(worker_timeout_s: int | None = None) -> float:
+    """The longest ``time_limit_seconds`` an HTTP request may ask of a solver.
+
+    Defaults to 30 s and must stay at least ``SOLVE_MARGIN_S`` below the worker
+    timeout, or a long solve would get its worker killed mid-request.
+    """
+    timeout = worker_timeout_s if worker_timeout_s is not None else worker_timeout_seconds()
+    ceiling = timeout - SOLVE_MARGIN_S
+    raw = os.environ.get("STOCKROUTE_MAX_SOLVE_SECONDS")
+    value = float(raw) if raw else min(DEFAULT_MAX_SOLVE_S, ceiling)
+    if not 0 < value <= ceiling:
+        raise ValueError(
+            f"STOCKROUTE_MAX_SOLVE_SECONDS={value:g} must be above 0 and at most the worker "
+            f"timeout ({timeout} s, STOCKROUTE_WORKER_TIMEOUT) minus {SOLVE_MARGIN_S} s")
+    return value
+
+
 class Config:
     def __init__(self, **overrides):
         self.DATABASE_URL = os.environ.get("DATABASE_URL") or default_database_url()
@@ -36,7 +62,10 @@ class Config:
         self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
         # Request bodies over this size are refused with 413 before anything reads them.
         self.MAX_CONTENT_LENGTH = int(os.environ.get("STOCKROUTE_MAX_REQUEST_BYTES",
-                                                     str(16 * 1024 * 1024)))
+                                                     str(DEFAULT_MAX_REQUEST_BYTES)))
+        # The longest solve an HTTP request may ask for (policy.time_limit_seconds,
+        # time_limit_seconds); longer ones are refused with 422. Below gunicorn's timeout.
+        self.MAX_SOLVE_SECONDS = max_solve_seconds()
         # When set, /metrics asks for "Authorization: Bearer <this>"; unset, it is open
         # (for a scraper on a private network).
         self.METRICS_TOKEN = os.environ.get("STOCKROUTE_METRICS_TOKEN") or None

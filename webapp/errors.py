@@ -14,7 +14,7 @@ from flask import Flask, Response, jsonify, render_template_string, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from ledger.errors import LedgerError
+from ledger.errors import IdempotencyConflict, LedgerError
 
 log = logging.getLogger("stockroute.errors")
 
@@ -43,11 +43,13 @@ class ApiError(Exception):
 
 
 def wants_json() -> bool:
+    """JSON unless a browser asks for HTML: ``/api/`` paths always get JSON, and
+    elsewhere only a client preferring ``text/html`` (a browser) gets the page;
+    ``*/*`` (curl, scrapers, load balancers) gets JSON."""
     if request.path.startswith("/api/"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > \
-        request.accept_mimetypes["text/html"]
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best != "text/html"
 
 
 def field_path(loc) -> str | None:
@@ -82,6 +84,23 @@ def validation_details(err: ValidationError) -> list[dict]:
             for e in err.errors(include_url=False, include_input=False)[:MAX_DETAILS]]
 
 
+def ledger_status(err: LedgerError) -> tuple[int, str]:
+    """The HTTP status and code of a domain error, as docs/api.md promises them.
+
+    400 is only for malformed JSON, so a plain ``LedgerError`` (bad input the
+    service found: a same-node transfer, a SKU not on the PO, a return over
+    what was shipped, a snooze without a UTC offset, an unknown filter value)
+    is a 422 naming its field; an idempotency key reused with another body is
+    a conflict (409), like a key still in flight. Domain errors with their own
+    status (404, 409, 422) keep it.
+    """
+    if isinstance(err, IdempotencyConflict):
+        return 409, err.code
+    if err.status == 400:
+        return 422, "invalid_request" if err.code == LedgerError.code else err.code
+    return err.status, err.code
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
@@ -90,7 +109,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(LedgerError)
     def _ledger_error(err: LedgerError):
         body = err.to_dict()
-        return error_response(err.status, body["code"], body["message"], body["field"],
+        status, code = ledger_status(err)
+        return error_response(status, code, body["message"], body["field"],
                               details=body.get("details"))
 
     @app.errorhandler(ValidationError)
@@ -103,11 +123,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         status = err.code or 500
-        headers = {}
+        headers, field, message = {}, None, err.description or err.name
         if status == 405 and err.valid_methods:
             headers["Allow"] = ", ".join(err.valid_methods)
-        return error_response(status, CODES.get(status, "http_error"),
-                              err.description or err.name, headers=headers)
+        if status == 413:  # e.g. a chunked body found too large while it was read
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            field = "Content-Length"
+            if limit:
+                message = (f"the request body is larger than the limit of {limit} bytes "
+                           f"(STOCKROUTE_MAX_REQUEST_BYTES)")
+        return error_response(status, CODES.get(status, "http_error"), message, field,
+                              headers=headers)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

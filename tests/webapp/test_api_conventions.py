@@ -210,8 +210,8 @@ class Order(BaseModel):
     lines: list[Line] = Field(max_length=3)
 
 
-def _app_with_a_write_endpoint():
-    app = create_app(TestConfig(DATABASE_URL="sqlite://"))
+def _app_with_a_write_endpoint(**config):
+    app = create_app(TestConfig(DATABASE_URL="sqlite://", **config))
     extra = Blueprint("probe", __name__, url_prefix="/api/v1")
 
     @extra.post("/probe")
@@ -228,7 +228,7 @@ def _app_with_a_write_endpoint():
 
 
 def test_request_bodies_are_validated_with_field_paths_never_500():
-    client = _app_with_a_write_endpoint().test_client()
+    client = _app_with_a_write_endpoint(MAX_CONTENT_LENGTH=1 << 20).test_client()
     ok = client.post("/api/v1/probe", json={"lines": [{"sku": "A", "qty": 1}]})
     assert ok.status_code == 200 and ok.json == {"lines": 1}
     bad = client.post("/api/v1/probe", json={"lines": [{"sku": "A", "qty": 1},

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from webapp.cli import AREAS, COMMANDS
+from webapp.cli import AREAS, COMMANDS, SUMMARIES
 
 
 def test_the_command_map_matches_what_each_area_defines():
@@ -16,6 +16,35 @@ def test_the_command_map_matches_what_each_area_defines():
         for command in importlib.import_module(f"webapp.commands.{area}").commands:
             defined[command.name] = area
     assert defined == COMMANDS
+
+
+def test_the_help_listing_says_what_each_command_says_of_itself():
+    for area in AREAS:
+        for command in importlib.import_module(f"webapp.commands.{area}").commands:
+            assert SUMMARIES[command.name] == command.get_short_help_str(limit=10**6)
+    assert set(SUMMARIES) == set(COMMANDS)
+
+
+def test_top_level_help_lists_only_stockroute_commands_and_imports_no_area():
+    script = (
+        "import sys\n"
+        "from webapp.cli import main\n"
+        "try:\n"
+        "    main(['--help'], prog_name='stockroute')\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('webapp.commands.')))\n"
+        "print('sqlalchemy' in sys.modules, 'optimizer' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    listing, loaded, heavy = out.rsplit("\n", 3)[:3]
+    assert loaded == "[]" and heavy == "False False"
+    commands = [line.split()[0] for line in listing.split("Commands:")[1].splitlines()
+                if line.startswith("  ") and not line.startswith("   ")]
+    assert sorted(commands) == sorted(COMMANDS)
+    for flask_only in ("run", "routes", "shell", "--app", "--env-file"):
+        assert flask_only not in listing.split(), flask_only
 
 
 def test_route_runs_without_importing_the_other_areas(tmp_path):

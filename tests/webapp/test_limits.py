@@ -29,6 +29,8 @@ def test_an_oversized_body_is_413_in_the_json_error_shape(make_client):
                        headers={"Content-Type": "application/json"})
     assert resp.status_code == 413
     assert resp.json["error"]["code"] == "payload_too_large"
+    assert "1024 bytes" in resp.json["error"]["message"]  # names the limit
+    assert resp.json["error"]["field"] == "Content-Length"
 
 
 def test_the_default_body_limit_is_16_mib(make_client):

@@ -56,7 +56,8 @@ def test_a_retry_returns_the_first_answer_and_another_body_with_the_key_is_refus
     with read_only(sessions) as s:
         assert queries.balances(s, sku="A", node="N1")[0].reserved == 2  # applied once
     other = client.post("/api/v1/orders", json={**ORDER, "id": "SO-2"}, headers=h)
-    assert other.status_code == 422
+    assert other.status_code == 409  # a conflict with the first request, as docs/api.md says
+    assert other.get_json()["error"]["code"] == "idempotency_conflict"
     assert other.get_json()["error"]["field"] == "idempotency_key"
 
 

@@ -11,9 +11,8 @@ from ledger.db import read_only
 from webapp.api import bp
 from webapp.api.auth import requires
 from webapp.api.openapi import spec
+from webapp.api.params import NextBeforeId, PageQuery
 from webapp.extensions import db
-
-MAX_PAGE_SIZE = 500  # larger ``limit`` values are refused with 422, not silently capped
 
 
 class InboundLine(BaseModel):
@@ -47,10 +46,8 @@ class InventoryOut(BaseModel):
     nodes: list[NodeInventory]
 
 
-class MovementsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description="page size, at most 500")
-    before_id: int | None = Field(None, ge=1, description="return movements older than this id")
+class MovementsQuery(PageQuery):
+    """``?limit=&before_id=`` (movements older than that id)."""
 
 
 class Side(BaseModel):
@@ -77,8 +74,7 @@ class MovementsPage(BaseModel):
     sku: str
     node: str
     items: list[MovementOut]
-    next_before_id: int | None = Field(description="pass as before_id for the next page; "
-                                                   "null on the last page")
+    next_before_id: NextBeforeId
 
 
 @bp.get("/inventory/<sku>")

@@ -20,8 +20,8 @@ from pydantic import BaseModel, Field
 
 from webapp.api.auth import PUBLIC, permission_of, public
 from webapp.errors import ApiError
+from webapp.limits import DB_INT_MAX, ROW_ID_MAX, in_db_int_range
 
-MAX_JSON_BYTES = 1 << 20  # request bodies larger than this are refused (413)
 REF = "#/components/schemas/{model}"
 
 
@@ -42,11 +42,14 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
+            _check_path_ids(kwargs)
             if query is not None:
                 kwargs["query"] = query.model_validate(
                     {k: v for k, v in request.args.items()})
+                _check_db_ints(kwargs["query"])
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
+                _check_db_ints(kwargs["body"])
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
                 resp = jsonify(result.model_dump(mode="json", by_alias=True))
@@ -62,12 +65,53 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
     return decorate
 
 
+def _check_path_ids(kwargs: dict) -> None:
+    """An integer id in the path beyond any row id names nothing: 404."""
+    for name, value in kwargs.items():
+        if isinstance(value, int) and not 0 <= value <= ROW_ID_MAX:
+            raise ApiError(404, f"no {name.replace('_', ' ')} {value}", field=name)
+
+
+def _check_db_ints(parsed, path: str = "") -> None:
+    """Every integer of a validated query or body fits a database integer: past
+    it SQLite raises OverflowError, so it is refused here (422, naming the field)
+    for every endpoint, whatever its model says."""
+    if isinstance(parsed, BaseModel):
+        for name, value in parsed:
+            _check_db_ints(value, f"{path}.{name}" if path else name)
+    elif isinstance(parsed, (list, tuple)):
+        for i, value in enumerate(parsed):
+            _check_db_ints(value, f"{path}[{i}]")
+    elif isinstance(parsed, int) and not in_db_int_range(parsed):
+        raise ApiError(422, f"{path} must be between {-DB_INT_MAX - 1} and {DB_INT_MAX}",
+                       field=path)
+
+
+def max_request_bytes() -> int | None:
+    """``STOCKROUTE_MAX_REQUEST_BYTES`` (the app's ``MAX_CONTENT_LENGTH``)."""
+    return current_app.config.get("MAX_CONTENT_LENGTH")
+
+
+def too_large(limit: int) -> ApiError:
+    return ApiError(413, f"the request body is larger than the limit of {limit} bytes "
+                         f"(STOCKROUTE_MAX_REQUEST_BYTES)", field="Content-Length")
+
+
+def check_time_limit(seconds: float, field: str) -> None:
+    """Refuse a solve longer than an HTTP request may take (``STOCKROUTE_MAX_SOLVE_SECONDS``):
+    past gunicorn's worker timeout the worker would be killed mid-request."""
+    limit = current_app.config["MAX_SOLVE_SECONDS"]
+    if seconds > limit:
+        raise ApiError(422, f"at most {limit:g} seconds over HTTP (STOCKROUTE_MAX_SOLVE_SECONDS); "
+                            f"run longer solves from the command line", field=field)
+
+
 def _json_body():
     if not request.is_json:
         raise ApiError(415, "send the body as application/json", field="Content-Type")
-    if (request.content_length or 0) > MAX_JSON_BYTES:
-        raise ApiError(413, f"the body is larger than {MAX_JSON_BYTES} bytes")
-    request.max_content_length = MAX_JSON_BYTES  # also bounds chunked bodies (413)
+    limit = max_request_bytes()
+    if limit and (request.content_length or 0) > limit:
+        raise too_large(limit)
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "the body is not valid JSON")

@@ -15,6 +15,8 @@ from ledger.db import read_only, unit_of_work
 from webapp.api import bp
 from webapp.api.auth import requires
 from webapp.api.openapi import spec
+from webapp.api.params import NextBeforeId, PageQuery, next_before_id
+from webapp.limits import DB_INT_MAX
 from webapp.api.orders import OrderOut, actor
 from webapp.extensions import db
 from webapp.services import exceptions as exc_svc
@@ -99,6 +101,7 @@ class PoLineOut(BaseModel):
 
 
 class PoOut(BaseModel):
+    id: int
     code: str
     status: str
     supplier: str
@@ -113,13 +116,14 @@ class PoOut(BaseModel):
 
 class PoList(BaseModel):
     items: list[PoOut]
+    next_before_id: NextBeforeId = None
 
 
-class PoQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PoQuery(PageQuery):
     status: str | None = Field(default=None, pattern="^(draft|placed|partially_received|received|cancelled)$")
-    limit: int = Field(default=100, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=DB_INT_MAX,
+                        description="deprecated, kept for old clients: skip this many; "
+                                    "page with before_id instead")
 
 
 class ApproveIn(BaseModel):
@@ -140,12 +144,13 @@ class ExpediteIn(BaseModel):
 
 @bp.get("/purchase-orders")
 @requires("purchasing:read")
-@spec(summary="Purchase orders and proposals, by expected date", query=PoQuery,
+@spec(summary="Purchase orders and proposals, newest first, paged by before_id", query=PoQuery,
       response=PoList, tags=("purchasing",))
 def list_pos(query: PoQuery):
     with read_only(db.sessions) as session:
-        return PoList(items=po_svc.list_purchase_orders(session, status=query.status,
-                                                        limit=query.limit, offset=query.offset))
+        items = po_svc.list_purchase_orders(session, status=query.status, limit=query.limit + 1,
+                                            before_id=query.before_id, offset=query.offset)
+    return PoList(items=items[:query.limit], next_before_id=next_before_id(items, query.limit))
 
 
 @bp.post("/purchase-orders/approve")
@@ -263,16 +268,13 @@ class ExceptionPage(BaseModel):
     next_before_id: int | None
 
 
-class ExceptionQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExceptionQuery(PageQuery):
     kind: str | None = Field(default=None, max_length=32)
     severity: str | None = None
     status: str | None = None
     node: str | None = Field(default=None, max_length=128)
     sku: str | None = Field(default=None, max_length=128)
-    min_age_hours: float | None = Field(default=None, ge=0)
-    limit: int = Field(default=50, ge=1, le=exc_svc.MAX_PAGE)
-    before_id: int | None = Field(default=None, ge=1)
+    min_age_hours: float | None = Field(default=None, ge=0, le=24 * 366 * 100)
 
 
 class SnoozeIn(BaseModel):
@@ -293,9 +295,8 @@ def list_exceptions(query: ExceptionQuery):
     with read_only(db.sessions) as session:
         items = exc_svc.list_exceptions(session, **query.model_dump(exclude={"limit"}),
                                         limit=query.limit + 1)
-    more = len(items) > query.limit
-    items = items[:query.limit]
-    return ExceptionPage(items=items, next_before_id=items[-1]["id"] if more and items else None)
+    return ExceptionPage(items=items[:query.limit],
+                         next_before_id=next_before_id(items, query.limit))
 
 
 @bp.post("/exceptions/<int:exception_id>/acknowledge")
@@ -360,14 +361,16 @@ class ReplenishmentPlanOut(BaseModel):
 @spec(summary="Plan a replenishment problem (the replenishment contract); nothing is stored",
       response=ReplenishmentPlanOut, tags=("purchasing",))
 def replenishment_plan():
-    """The body is a replenishment-contract problem; bad input is a 422 naming the field."""
+    """The body is a replenishment-contract problem; bad input is a 422 naming the field,
+    as is a `policy.time_limit_seconds` above STOCKROUTE_MAX_SOLVE_SECONDS (default 30)."""
     from optimizer import replenishment
-    from webapp.api.openapi import _json_body
+    from webapp.api.openapi import _json_body, check_time_limit
     from webapp.api.orders import InvalidProblem
     try:
         problem = replenishment.parse_problem(_json_body())
     except replenishment.ReplenishmentInputError as err:
         first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
         raise InvalidProblem(first["message"], field=first["field"], details=err.errors)
+    check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = replenishment.solve(problem, workers=1, seed=0)
     return ReplenishmentPlanOut.model_validate(plan.to_json())

@@ -11,7 +11,7 @@ from ledger.errors import LedgerError
 from optimizer import routing
 from webapp.api import bp
 from webapp.api.auth import current_principal, requires
-from webapp.api.openapi import spec
+from webapp.api.openapi import check_time_limit, spec
 from webapp.extensions import db
 from webapp.services import idempotency
 from webapp.services import orders as svc
@@ -110,7 +110,10 @@ class ReasonIn(BaseModel):
 class ReoptimizeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     dry_run: bool = False
-    time_limit_seconds: float = Field(default=30.0, gt=0, le=600)
+    time_limit_seconds: float = Field(
+        default=30.0, gt=0, le=600,
+        description="at most STOCKROUTE_MAX_SOLVE_SECONDS (default 30) over HTTP, which stays "
+                    "below the worker timeout; `stockroute reoptimize` takes longer limits")
 
 
 class ReoptimizeOut(BaseModel):
@@ -149,8 +152,8 @@ def _out(view: dict) -> OrderOut:
       body=svc.OrderIn, response=OrderOut, status=201, tags=("orders",))
 def post_order(body: svc.OrderIn):
     """Send an ``Idempotency-Key`` header: a retry returns the first answer, the
-    same key with a different body is refused (422), and a request still in
-    flight with that key gets 409."""
+    same key with a different body is refused (409, `idempotency_conflict`), and
+    a request still in flight with that key gets 409 (`idempotency_in_progress`)."""
     key = request.headers.get("Idempotency-Key")
     payload = body.model_dump(mode="json")
     if key:
@@ -237,6 +240,7 @@ def ship(order_id: str, shipment_id: int, body: ShipIn):
 @spec(summary="Re-plan all open, unreleased orders and backorders together",
       body=ReoptimizeIn, response=ReoptimizeOut, tags=("routing",))
 def reoptimize(body: ReoptimizeIn):
+    check_time_limit(body.time_limit_seconds, "time_limit_seconds")
     settings = svc.RoutingSettings(time_limit_s=body.time_limit_seconds)
     with unit_of_work(db.sessions, commit=not body.dry_run) as session:
         result = svc.reoptimize(session, router=route_problem, actor=actor(),
@@ -251,12 +255,15 @@ def reoptimize(body: ReoptimizeIn):
 def routing_plan():
     """The body is a routing-contract problem; the answer its plan, with an
     explanation on every shipment and backorder. Bad input is a 422 naming
-    the field path."""
+    the field path, and so is a `policy.time_limit_seconds` above
+    STOCKROUTE_MAX_SOLVE_SECONDS (default 30): longer solves would outlive the
+    worker timeout; run them with `stockroute route`."""
     from webapp.api.openapi import _json_body
     try:
         problem = routing.parse_problem(_json_body())
     except routing.RoutingInputError as err:
         first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
         raise InvalidProblem(first["message"], field=first["field"], details=err.errors)
+    check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = routing.solve(problem, workers=1, seed=0)
     return PlanOut.model_validate(routing.explain_plan(problem, plan))

@@ -10,7 +10,9 @@ from ledger.models import ScenarioRun
 from webapp.api import bp
 from webapp.api.auth import requires
 from webapp.api.openapi import spec
+from webapp.api.params import NextBeforeId, PageQuery, next_before_id
 from webapp.extensions import db
+from webapp.limits import ROW_ID_MAX
 from webapp.services.scenarios import list_runs
 
 
@@ -25,6 +27,7 @@ class RunSummary(BaseModel):
 
 class RunList(BaseModel):
     items: list[RunSummary]
+    next_before_id: NextBeforeId = None
 
 
 class RunDetail(RunSummary):
@@ -33,9 +36,8 @@ class RunDetail(RunSummary):
     summary: dict = Field(description="KPIs per sweep point: mean, std, min, max")
 
 
-class RunsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    limit: int = Field(default=50, ge=1, le=500)
+class RunsQuery(PageQuery):
+    """``?limit=&before_id=`` (runs older than that id)."""
 
 
 class CompareQuery(BaseModel):
@@ -69,11 +71,14 @@ def _load(session, run_id: int) -> ScenarioRun:
 
 @bp.get("/scenarios/runs")
 @requires("scenarios:read")
-@spec(summary="Recorded scenario runs, newest first", query=RunsQuery, response=RunList,
-      tags=("scenarios",))
+@spec(summary="Recorded scenario runs, newest first, paged by before_id", query=RunsQuery,
+      response=RunList, tags=("scenarios",))
 def scenario_runs(query: RunsQuery):
     with read_only(db.sessions) as session:
-        return RunList(items=list_runs(session, limit=query.limit))
+        # one extra row tells whether another page exists
+        items = list_runs(session, limit=query.limit + 1, before_id=query.before_id)
+    return RunList(items=items[:query.limit],
+                   next_before_id=next_before_id(items, query.limit))
 
 
 @bp.get("/scenarios/runs/<int:run_id>")
@@ -91,6 +96,9 @@ def scenario_run(run_id: int):
       query=CompareQuery, response=CompareOut, tags=("scenarios",))
 def scenario_compare(query: CompareQuery):
     ids = [int(x) for x in query.ids.split(",")]
+    for i in ids:
+        if i > ROW_ID_MAX:  # names no run, and the database would refuse to compare it
+            raise NotFound(f"unknown scenario run {i}", field="ids")
     with read_only(db.sessions) as session:
         runs = [_detail(_load(session, i)) for i in ids]
     means = [next(iter(r["summary"].values()))["kpis"] for r in runs]

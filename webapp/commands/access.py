@@ -17,6 +17,7 @@ from ledger.access import ROLES, User, create_token, create_user, list_tokens, r
 from ledger.db import read_only, unit_of_work
 from ledger.errors import LedgerError
 from webapp.extensions import db
+from webapp.limits import DB_INT_MAX
 
 
 def _fail(err: LedgerError) -> None:
@@ -93,7 +94,7 @@ def tokens_list() -> None:
 
 
 @tokens_group.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=click.IntRange(1, DB_INT_MAX))
 @with_appcontext
 def tokens_revoke(token_id: int) -> None:
     """Revoke token ID at once; requests with it are refused from now on."""

@@ -15,6 +15,7 @@ from ledger.errors import LedgerError
 from ledger.movements import KINDS, Movement
 from ledger.posting import post as post_movements
 from webapp.extensions import db
+from webapp.limits import DB_INT_MAX
 
 
 @click.group("ledger", help="Inspect and post to the inventory ledger.")
@@ -59,7 +60,8 @@ def balances(sku, node, as_of) -> None:
 @click.argument("sku")
 @click.argument("node")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--before-id", type=int, help="page: movements older than this id")
+@click.option("--before-id", type=click.IntRange(1, DB_INT_MAX),
+              help="page: movements older than this id")
 @with_appcontext
 def history(sku, node, limit, before_id) -> None:
     """Movements of SKU at NODE, newest first, as JSON lines."""

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidValue, LedgerError, NotFound
 from ledger.models import EXCEPTION_STATUSES, SEVERITIES, ExceptionItem, utcnow
+from webapp.services.paging import older_than
 
-MAX_PAGE = 200
+MAX_PAGE = 501  # the API page size (500) plus the row that tells whether more exist
 
 
 def view(e: ExceptionItem) -> dict:
@@ -50,7 +51,7 @@ def list_exceptions(session: Session, *, kind: str | None = None, severity: str 
     if min_age_hours is not None:
         stmt = stmt.where(ExceptionItem.created_at <= now - dt.timedelta(hours=min_age_hours))
     if before_id is not None:
-        stmt = stmt.where(ExceptionItem.id < before_id)
+        stmt = stmt.where(older_than(ExceptionItem.id, before_id))
     return [view(e) for e in session.scalars(stmt)]
 
 

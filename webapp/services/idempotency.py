@@ -7,9 +7,9 @@
 3. If the work fails, ``abandon`` removes the pending key, so a corrected
    request may use it again.
 A retry of a completed request gets the stored answer; the same key with a
-different body is refused (422). Keys are unique per scope (the operation,
-e.g. ``orders``), so a key an orders client chose never collides with the same
-key on a ledger posting. A pending key older than ``STALE_AFTER``
+different body is refused (409 over HTTP; ``webapp.errors``). Keys are unique
+per scope (the operation, e.g. ``orders``), so a key an orders client chose never
+collides with the same key on a ledger posting. A pending key older than ``STALE_AFTER``
 (a crashed worker) may be taken over.
 """
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,33 +28,36 @@ from ledger.models import (
 from ledger.movements import Movement
 from ledger.posting import CodeCache, lock_positions, post
 from ledger.rawsql import fetch, fetch_after, insert_rows
+from optimizer.routing import problem as contract
 from webapp.services.routing_input import build_problem, master_data, order_document
 
-MAX_LINES_PER_ORDER = 200
+MAX_LINES_PER_ORDER = contract.MAX_LINES_PER_ORDER  # the router refuses more
+MAX_QTY_PER_LINE = 1_000_000
 Router = Callable[[dict], dict]  # routing-contract problem JSON -> plan JSON
 
 
-class OrderLineIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=128)
-    qty: int = Field(gt=0, le=1_000_000)
+class OrderLineIn(contract.LineIn):
+    """The contract's line (strict: ``"2"``, ``2.0`` and ``true`` are not quantities),
+    with at least one unit."""
+
+    qty: int = Field(gt=0, le=MAX_QTY_PER_LINE)
 
 
-class OrderIn(BaseModel):
-    """The routing contract's order object, plus what a storefront knows of it."""
+class OrderIn(contract.OrderIn):
+    """The routing contract's order object, plus what a storefront knows of it.
 
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=128)
+    Its fields, types, limits and strictness are the contract's
+    (``optimizer.routing.problem.OrderIn``: no coercion, finite costs up to
+    1e9), so an order accepted here is one the router accepts; ``region`` and
+    ``service`` are narrowed to what the orders table stores.
+    """
+
     region: str = Field(min_length=1, max_length=64)
     service: str = Field(default="standard", min_length=1, max_length=32)
-    channel: str = Field(default="web", min_length=1, max_length=128)
-    ship_complete: bool = False
-    max_shipments: int | None = Field(default=None, ge=1, le=100)
-    max_transit_days: int | None = Field(default=None, ge=0, le=365)
-    backorder_penalty_per_unit: float | None = Field(default=None, ge=0)
     lines: list[OrderLineIn] = Field(min_length=1, max_length=MAX_LINES_PER_ORDER)
     customer_ref: str | None = Field(default=None, max_length=128)
-    promised_date: dt.date | None = None
+    promised_date: dt.date | None = Field(default=None, strict=False,
+                                          description="ISO date, e.g. 2026-12-01")
     priority: int = Field(default=0, ge=0, le=100)
 
 
@@ -71,6 +74,33 @@ class InvalidTransition(LedgerError):
 class UnknownChannel(LedgerError):
     code = "unknown_channel"
     status = 422
+
+
+class UnknownRegion(LedgerError):
+    """No lane in the network serves the region (most likely a typo)."""
+
+    code = "unknown_region"
+    status = 422
+
+
+class UnknownService(LedgerError):
+    """No lane serves the region with this service level."""
+
+    code = "unknown_service"
+    status = 422
+
+
+def check_destination(master, region: str, service: str) -> None:
+    """Refuse a region, or a service in it, that no lane serves: such an order
+    could only ever be backordered (``no_eligible_node``). A region served only
+    by nodes that are inactive today is not refused; the order waits for them."""
+    if (region, service) in master.served:
+        return
+    if not any(r == region for r, _ in master.served):
+        raise UnknownRegion(f"no lane serves region {region!r}", field="region")
+    services = sorted(s for r, s in master.served if r == region)
+    raise UnknownService(f"no lane serves region {region!r} with service {service!r} "
+                         f"(served: {', '.join(services)})", field="service")
 
 
 @dataclass(frozen=True)
@@ -219,6 +249,9 @@ def submit_order(session: Session, data: OrderIn, *, router: Router, actor: str,
         master = master_data(session, refresh=True)  # a channel created since the last read
         if data.channel not in master.channel_ids:
             raise UnknownChannel(f"unknown channel {data.channel!r}", field="channel")
+    if (data.region, data.service) not in master.served:
+        master = master_data(session, refresh=True)  # a lane created since the last read
+        check_destination(master, data.region, data.service)
     sku_ids = _sku_ids(conn, data)
     sku_codes = {id_: code for code, id_ in sku_ids.items()}
     order_doc = {

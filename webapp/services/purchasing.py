@@ -15,6 +15,7 @@ from ledger.models import ExceptionItem, PurchaseOrder, PurchaseOrderLine, utcno
 from ledger.movements import Movement
 from ledger.posting import post
 from webapp.services.orders import InvalidTransition
+from webapp.services.paging import older_than
 
 MAX_BULK = 500
 # A line may be received up to this share of its ordered quantity beyond it (at
@@ -54,7 +55,7 @@ def _po(session: Session, code: str, *, lock: bool = True) -> PurchaseOrder:
 
 def po_view(po: PurchaseOrder) -> dict:
     return {
-        "code": po.code, "status": po.status, "supplier": po.supplier.code,
+        "id": po.id, "code": po.code, "status": po.status, "supplier": po.supplier.code,
         "node": po.node.code, "expected_date": po.expected_date.isoformat(),
         "created_by": po.created_by, "note": po.note,
         "placed_at": po.placed_at.isoformat() if po.placed_at else None,
@@ -65,15 +66,18 @@ def po_view(po: PurchaseOrder) -> dict:
     }
 
 
-def list_purchase_orders(session: Session, *, status: str | None = None, limit: int = 100,
-                         offset: int = 0) -> list[dict]:
+def list_purchase_orders(session: Session, *, status: str | None = None, limit: int = 50,
+                         before_id: int | None = None, offset: int = 0) -> list[dict]:
+    """Newest first, paged by ``before_id`` (``offset`` still skips rows, for old clients)."""
     stmt = (select(PurchaseOrder).options(
         selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.sku),
         selectinload(PurchaseOrder.supplier), selectinload(PurchaseOrder.node))
-        .order_by(PurchaseOrder.expected_date, PurchaseOrder.code)
-        .limit(max(1, min(limit, 500))).offset(max(0, offset)))
+        .order_by(PurchaseOrder.id.desc())
+        .limit(max(1, min(limit, 501))).offset(max(0, offset)))
     if status:
         stmt = stmt.where(PurchaseOrder.status == status)
+    if before_id is not None:
+        stmt = stmt.where(older_than(PurchaseOrder.id, before_id))
     return [po_view(po) for po in session.scalars(stmt)]
 
 

@@ -113,6 +113,7 @@ class MasterData:
     node_codes: dict[int, str]    # active node id -> code
     node_docs: dict[str, dict]    # active node code -> its document
     channel_ids: dict[str, int]   # channel code -> id
+    served: frozenset[tuple[str, str]]  # (region, service) pairs some lane serves, any node
 
 
 def master_data(session: Session, *, refresh: bool = False) -> MasterData:
@@ -138,7 +139,9 @@ def master_data(session: Session, *, refresh: bool = False) -> MasterData:
             node_codes={id_: code for code, id_ in node_ids.items()},
             node_docs={n["id"]: n for n in nodes},
             channel_ids={code: id_ for code, id_ in session.execute(
-                select(Channel.code, Channel.id))})
+                select(Channel.code, Channel.id))},
+            served=frozenset(tuple(row) for row in session.execute(
+                select(Lane.region, Lane.service).distinct())))
         _master[engine] = hit
     return hit
 

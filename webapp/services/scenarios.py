@@ -14,6 +14,7 @@ from ledger.models import (
     Supplier, SupplierItem,
 )
 from scenarios.world import World
+from webapp.services.paging import older_than
 
 
 def world_from_db(session: Session, *, today=None) -> World:
@@ -83,8 +84,11 @@ def store_run(session: Session, *, name: str, scenario: dict, summary: dict, run
     return row.id
 
 
-def list_runs(session: Session, limit: int = 50) -> list[dict]:
+def list_runs(session: Session, limit: int = 50, before_id: int | None = None) -> list[dict]:
+    """Runs newest first; ``before_id`` pages (runs older than that id)."""
+    stmt = select(ScenarioRun).order_by(ScenarioRun.id.desc()).limit(max(1, min(limit, 501)))
+    if before_id is not None:
+        stmt = stmt.where(older_than(ScenarioRun.id, before_id))
     return [{"id": r.id, "name": r.name, "created_at": r.created_at.isoformat(), "runs": r.runs,
              "seconds": float(r.seconds), "report_dir": r.report_dir}
-            for r in session.scalars(select(ScenarioRun).order_by(ScenarioRun.id.desc())
-                                     .limit(max(1, min(limit, 500))))]
+            for r in session.scalars(stmt)]
