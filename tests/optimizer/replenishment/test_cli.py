@@ -55,3 +55,13 @@ def test_no_suppliers_is_a_valid_problem_whose_plan_backlogs_the_demand(doc):
         # 20 on hand, 10 a period over 6 periods: backlog 10, 20, 30, 40 at 2.0 a unit
         assert plan["cost"]["backlog"] == 200.0 and plan["cost"]["purchase"] == 0
         assert {e["detail"] for e in plan["exceptions"]} == {"lead time: no supplier sells TEE"}
+
+
+def test_a_quantity_given_as_a_string_exits_2_naming_the_field(doc):
+    doc["demand"][0]["qty"] = "5"
+    doc["demand"][1]["node"] = "NOWHERE"
+    result = run(["--input", "-"], json.dumps(doc))
+    assert result.exit_code == 2
+    assert "demand[0].qty: Input should be a valid integer" in result.stderr
+    assert "demand[1].node: unknown node 'NOWHERE'" in result.stderr
+    assert result.stdout == ""
