@@ -21,7 +21,7 @@ import numpy as np
 
 from ledger.movements import Movement
 from scenarios.memledger import MemoryLedger
-from scenarios.spec import Scenario
+from scenarios.spec import Scenario, check_world
 from scenarios.world import World
 
 def z_value(service_level: float) -> float:
@@ -58,6 +58,7 @@ class Run:
 class Simulation:
     def __init__(self, scenario: Scenario, world: World, seed: int, *, router=None,
                  replenisher=None):
+        check_world(scenario, world)   # a disruption naming no node would do nothing
         self.sc, self.world, self.seed = scenario, world, seed
         # Separate streams: demand does not shift when a policy ships differently, so
         # two policies on the same seed face exactly the same orders.
@@ -152,7 +153,7 @@ class Simulation:
         rw = rw / rw.sum()
         lpo = np.array(d.lines_per_order) / sum(d.lines_per_order)
         out = []
-        for channel, share in sorted(d.channel_mix.items()):
+        for channel, share in sorted(d.channel_shares().items()):
             lam = d.orders_per_day * share * weekday * noise * volume_f * chan_f[channel]
             n = int(self.rng.poisson(lam))
             if not n:

@@ -178,23 +178,34 @@ table{{border-collapse:collapse}}th,td{{padding:.3rem .7rem;border-bottom:1px so
     return path
 
 
+def _fmt_delta(d) -> str:
+    if isinstance(d, float):
+        return f"{d:+,.4f}" if abs(d) < 10 else f"{d:+,.2f}"
+    return f"{d:+,}"
+
+
 def kpi_table(paths: list[Path]) -> str:
-    """A plain-text KPI table for the terminal (``scenario compare``)."""
+    """A plain-text KPI table for the terminal (``scenario compare``): one column per run
+    (each sweep point its own), later runs with their difference from the first; every
+    column as wide as its widest cell, separated by at least two spaces."""
     loaded = []
     for d in paths:
         data = json.loads((Path(d) / "summary.json").read_text())
         for point, s in data["summary"].items():
             loaded.append((Path(d).name + ("" if point == "base" else f"[{point}]"),
                            {k: v["mean"] for k, v in s["kpis"].items()}))
-    width = max(len(l) for l, _ in loaded) + 2
-    lines = [f"{'KPI':<32}" + "".join(f"{l:>{max(width, 16)}}" for l, _ in loaded)]
     base = loaded[0][1]
+    table = [["KPI"] + [name for name, _ in loaded]]
     for k, label in KPI_LABELS.items():
         if k not in base:
             continue
-        cells = [f"{_fmt(base[k]):>{max(width, 16)}}"]
+        row = [label, _fmt(base[k])]
         for _, kp in loaded[1:]:
-            d = kp.get(k, 0) - base[k]
-            cells.append(f"{_fmt(kp.get(k)) + f' ({d:+.3g})':>{max(width, 16)}}")
-        lines.append(f"{label:<32}" + "".join(cells))
-    return "\n".join(lines)
+            v = kp.get(k)
+            row.append("—" if v is None else f"{_fmt(v)} ({_fmt_delta(v - base[k])})")
+        table.append(row)
+    widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+    return "\n".join(
+        "  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in
+                                               zip(row[1:], widths[1:])]).rstrip()
+        for row in table)

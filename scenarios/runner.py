@@ -7,13 +7,14 @@ the same interface, so the same code runs on one machine or many.
 
 from __future__ import annotations
 
+import json
 import statistics
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 from typing import Callable
 
 from scenarios.engine import Run, simulate
-from scenarios.spec import Scenario, expand_sweep
+from scenarios.spec import Scenario, ScenarioError, expand_sweep, world_errors
 from scenarios.world import World, world_from_demo
 
 
@@ -29,6 +30,35 @@ def jobs_for(scenario: Scenario, replications: int | None = None) -> list[tuple[
     n = replications or scenario.replications
     return [(params, point, scenario.seed + r)
             for params, point in expand_sweep(scenario) for r in range(n)]
+
+
+def check_jobs(scenario: Scenario, world: World | None = None,
+               replications: int | None = None) -> list[tuple[dict, Scenario, int]]:
+    """``jobs_for``, after checking every sweep point against its starting world (the demo
+    world of its ``start`` when ``world`` is None): raise ScenarioError naming each field
+    that names a node, supplier, region, SKU, category or channel the world lacks (an error
+    found only in some sweep points says in which)."""
+    jobs = jobs_for(scenario, replications)
+    points = {json.dumps(params, sort_keys=True, default=str): (params, point)
+              for params, point, _ in jobs}
+    worlds: dict[tuple, World] = {}
+    found: dict[tuple[str, str], list[dict]] = {}
+    for params, point in points.values():
+        if world is None:
+            key = (point.start.demo_seed or 7, point.start.n_skus)
+            if key not in worlds:
+                worlds[key] = world_from_demo(*key)
+        for e in world_errors(point, world or worlds[key]):
+            found.setdefault((e["field"], e["message"]), []).append(params)
+    errors = []
+    for (field, message), where in found.items():
+        if len(where) < len(points):
+            message += " in sweep point " + "; ".join(
+                " ".join(f"{k}={v}" for k, v in params.items()) for params in where)
+        errors.append({"field": field, "message": message})
+    if errors:
+        raise ScenarioError(errors)
+    return jobs
 
 
 def run_all(scenario: Scenario, *, world: World | None = None, replications: int | None = None,
@@ -80,4 +110,4 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
-__all__ = ["Run", "run_all", "summarise", "jobs_for"]
+__all__ = ["Run", "run_all", "summarise", "jobs_for", "check_jobs"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_HORIZON_DAYS = 365
 MAX_ORDERS_PER_DAY = 200_000
@@ -64,6 +65,23 @@ class Demand(_M):
                                          min_length=1, max_length=10)
     noise: float = Field(default=0.1, ge=0, le=2)   # day-to-day lognormal noise on volume
     uplifts: list[Uplift] = Field(default_factory=list, max_length=100)
+
+    @field_validator("channel_mix")
+    @classmethod
+    def _shares(cls, mix: dict[str, float]) -> dict[str, float]:
+        bad = [f"{c} is {v}" for c, v in mix.items() if not (math.isfinite(v) and v >= 0)]
+        if bad:
+            raise ValueError(f"shares must be finite and non-negative ({'; '.join(bad)})")
+        if not sum(mix.values()) > 0:
+            raise ValueError("the shares must sum to more than 0")
+        return mix
+
+    def channel_shares(self) -> dict[str, float]:
+        """``channel_mix`` normalised to sum to 1 (as given when it already does)."""
+        total = sum(self.channel_mix.values())
+        if abs(total - 1.0) <= 1e-9:
+            return dict(self.channel_mix)
+        return {c: v / total for c, v in self.channel_mix.items()}
 
 
 class Disruption(_M):
@@ -156,6 +174,52 @@ def parse_scenario(data: Any) -> Scenario:
     except ValidationError as exc:
         raise ScenarioError([{"field": _path(e["loc"]), "message": e["msg"]}
                              for e in exc.errors()]) from None
+
+
+def world_errors(scenario: Scenario, world) -> list[dict]:
+    """Names in the scenario that the starting world does not have: nodes, suppliers and
+    regions of disruptions; SKUs, categories and channels of uplifts; channels of the mix.
+    (A disruption or uplift naming nothing that exists would silently do nothing.)"""
+    nodes = {n["code"] for n in world.nodes}
+    suppliers = {s["code"] for s in world.suppliers}
+    regions = {l["region"] for l in world.lanes} | set(world.region_weights)
+    skus = {s["code"] for s in world.skus}
+    categories = {s.get("category") for s in world.skus}
+    channels = {c["code"] for c in world.channels}
+    errors: list[dict] = []
+
+    def check(value, pool, field, what):
+        if value is not None and value not in pool:
+            errors.append({"field": field, "message": f"unknown {what} {value!r} (the world has "
+                                                      f"{_some(pool)})"})
+
+    for i, d in enumerate(scenario.disruptions):
+        check(d.node, nodes, f"disruptions[{i}].node", "node")
+        check(d.supplier, suppliers, f"disruptions[{i}].supplier", "supplier")
+        check(d.region, regions, f"disruptions[{i}].region", "region")
+    for i, u in enumerate(scenario.demand.uplifts):
+        check(u.sku, skus, f"demand.uplifts[{i}].sku", "SKU")
+        check(u.category, categories, f"demand.uplifts[{i}].category", "category")
+        if channels:
+            check(u.channel, channels, f"demand.uplifts[{i}].channel", "channel")
+    if channels:
+        for c in scenario.demand.channel_mix:
+            check(c, channels, f"demand.channel_mix.{c}", "channel")
+    return errors
+
+
+def _some(pool: set) -> str:
+    names = sorted(str(x) for x in pool if x is not None)
+    if not names:
+        return "none"
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
+
+def check_world(scenario: Scenario, world) -> None:
+    """Raise ScenarioError when the scenario names what ``world`` does not have."""
+    errors = world_errors(scenario, world)
+    if errors:
+        raise ScenarioError(errors)
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -371,6 +371,9 @@ def _option_prices(p: ReplenishmentProblem, opt, lam, mu, nu, share):
     """Per option k: item [S], unit price [S, N, T] per arrival period (inf = unavailable),
     setup [S, N, T] (the fixed-cost share of the order period)."""
     S, N, T = p.shape
+    if len(p.item_sku) == 0:   # no supplier items at all (e.g. no suppliers): nothing to order
+        return [(opt[:, k], np.full((S, N, T), np.inf), np.zeros((S, N, T)))
+                for k in range(opt.shape[1])]
     a = np.arange(T)
     out = []
     for k in range(opt.shape[1]):

@@ -44,7 +44,7 @@ class ReplenishmentInputError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class SkuIn(_Model):
@@ -189,8 +189,105 @@ def _loc(loc: tuple) -> str:
     return out
 
 
+_SECTIONS = {"skus": (SkuIn, MAX_SKUS), "nodes": (NodeIn, MAX_NODES),
+             "positions": (PositionIn, None), "demand": (DemandIn, None),
+             "suppliers": (SupplierIn, MAX_SUPPLIERS),
+             "supplier_items": (SupplierItemIn, MAX_SUPPLIER_ITEMS)}
+
+
+def _reference_errors(T: int | None, parts: dict[str, list[tuple[int, Any]]],
+                      more_ids: Mapping[str, set[str]] | None = None) -> list[dict]:
+    """Duplicates, references and periods among the items given as (index in the document,
+    item); ``T`` None skips the period checks (the horizon itself is invalid); ``more_ids``
+    per section (skus, nodes, suppliers): ids of items that failed validation for other
+    reasons, so references to them are not reported as unknown."""
+    more_ids = more_ids or {}
+    errors: list[dict[str, str]] = []
+
+    def err(field: str, message: str) -> None:
+        errors.append({"field": field, "message": message})
+
+    def index(name, key) -> set[str]:
+        out: set[str] = set()
+        for k, row in parts[name]:
+            v = getattr(row, key)
+            if v in out:
+                err(f"{name}[{k}].{key}", f"duplicate id {v!r}")
+            out.add(v)
+        return out | more_ids.get(name, set())
+
+    skus, nodes, suppliers = index("skus", "sku"), index("nodes", "id"), index("suppliers", "id")
+    if T is not None and len(parts["skus"]) * len(parts["nodes"]) * T > MAX_CELLS:
+        err("skus", f"SKUs x nodes x periods = {len(parts['skus']) * len(parts['nodes']) * T} "
+                    f"exceeds the limit {MAX_CELLS}")
+        return errors
+
+    def ref(pool, value, field, what) -> bool:
+        if value not in pool:
+            err(field, f"unknown {what} {value!r}")
+            return False
+        return True
+
+    def period(p, field) -> bool:
+        if T is not None and p > T - 1:
+            err(field, f"period {p} is outside 0 … {T - 1}")
+            return False
+        return True
+
+    seen: set = set()
+    for k, pos in parts["positions"]:
+        ok = ref(skus, pos.sku, f"positions[{k}].sku", "SKU")
+        ok = ref(nodes, pos.node, f"positions[{k}].node", "node") and ok
+        for j, ib in enumerate(pos.inbound):
+            period(ib.period, f"positions[{k}].inbound[{j}].period")
+        if ok and (pos.sku, pos.node) in seen:
+            err(f"positions[{k}]", f"duplicate position for ({pos.sku}, {pos.node})")
+        seen.add((pos.sku, pos.node))
+    seen = set()
+    for k, d in parts["demand"]:
+        ok = ref(skus, d.sku, f"demand[{k}].sku", "SKU")
+        ok = ref(nodes, d.node, f"demand[{k}].node", "node") and ok
+        ok = period(d.period, f"demand[{k}].period") and ok
+        if ok and (d.sku, d.node, d.period) in seen:
+            err(f"demand[{k}]", f"duplicate demand for ({d.sku}, {d.node}, {d.period})")
+        seen.add((d.sku, d.node, d.period))
+    seen = set()
+    for k, it in parts["supplier_items"]:
+        ok = ref(suppliers, it.supplier, f"supplier_items[{k}].supplier", "supplier")
+        ok = ref(skus, it.sku, f"supplier_items[{k}].sku", "SKU") and ok
+        if ok and (it.supplier, it.sku) in seen:
+            err(f"supplier_items[{k}]", f"duplicate item ({it.supplier}, {it.sku})")
+        seen.add((it.supplier, it.sku))
+    return errors
+
+
+def _partial_reference_errors(document: Mapping) -> list[dict]:
+    """The reference checks on the parts of an invalid document that did validate."""
+    parts: dict[str, list[tuple[int, Any]]] = {}
+    more_ids: dict[str, set[str]] = {}
+    id_key = {"skus": "sku", "nodes": "id", "suppliers": "id"}
+    for name, (model, limit) in _SECTIONS.items():
+        rows = document.get(name)
+        parts[name] = []
+        if not isinstance(rows, list) or (limit is not None and len(rows) > limit):
+            continue
+        for k, row in enumerate(rows):
+            try:
+                parts[name].append((k, model.model_validate(row)))
+            except ValidationError:
+                if (name in id_key and isinstance(row, Mapping)
+                        and isinstance(row.get(id_key[name]), str)):
+                    more_ids.setdefault(name, set()).add(row[id_key[name]])
+    T = document.get("periods")
+    valid_T = type(T) is int and 1 <= T <= MAX_PERIODS
+    return _reference_errors(T if valid_T else None, parts, more_ids)
+
+
 def parse_problem(document: Mapping[str, Any] | ProblemIn) -> ReplenishmentProblem:
-    """Validate a contract document and build the index form, or raise ReplenishmentInputError."""
+    """Validate a contract document and build the index form, or raise ReplenishmentInputError.
+
+    Every problem at once: field errors, and the reference checks (unknown or duplicate ids,
+    periods outside the horizon) on the parts of the document that validated."""
     if isinstance(document, ProblemIn):
         doc = document
     else:
@@ -200,89 +297,32 @@ def parse_problem(document: Mapping[str, Any] | ProblemIn) -> ReplenishmentProbl
             doc = ProblemIn.model_validate(dict(document))
         except ValidationError as exc:
             raise ReplenishmentInputError(
-                [{"field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]) from None
-    errors: list[dict[str, str]] = []
-
-    def err(field: str, message: str) -> None:
-        errors.append({"field": field, "message": message})
-
-    T = doc.periods
-
-    def index(rows, key, name) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for k, row in enumerate(rows):
-            v = getattr(row, key)
-            if v in out:
-                err(f"{name}[{k}].{key}", f"duplicate id {v!r}")
-            else:
-                out[v] = k
-        return out
-
-    sku_ix = index(doc.skus, "sku", "skus")
-    node_ix = index(doc.nodes, "id", "nodes")
-    sup_ix = index(doc.suppliers, "id", "suppliers")
-    S, N, U = len(doc.skus), len(doc.nodes), len(doc.suppliers)
-    if S * N * T > MAX_CELLS:
-        err("skus", f"SKUs x nodes x periods = {S * N * T} exceeds the limit {MAX_CELLS}")
+                [{"field": _loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+                + _partial_reference_errors(document)) from None
+    errors = _reference_errors(doc.periods, {
+        name: list(enumerate(getattr(doc, name))) for name in _SECTIONS})
+    if errors:
         raise ReplenishmentInputError(errors)
 
-    def ref(mapping, value, field, what):
-        if value not in mapping:
-            err(field, f"unknown {what} {value!r}")
-            return None
-        return mapping[value]
-
-    def period(p, field):
-        if p > T - 1:
-            err(field, f"period {p} is outside 0 … {T - 1}")
-            return False
-        return True
-
+    T = doc.periods
+    S, N, U = len(doc.skus), len(doc.nodes), len(doc.suppliers)
+    sku_ix = {x.sku: k for k, x in enumerate(doc.skus)}
+    node_ix = {x.id: k for k, x in enumerate(doc.nodes)}
+    sup_ix = {x.id: k for k, x in enumerate(doc.suppliers)}
     on_hand = np.zeros((S, N), dtype=np.int64)
     safety = np.zeros((S, N), dtype=np.int64)
     inbound = np.zeros((S, N, T), dtype=np.int64)
     demand = np.zeros((S, N, T), dtype=np.int64)
-    seen: set = set()
-    for k, pos in enumerate(doc.positions):
-        s = ref(sku_ix, pos.sku, f"positions[{k}].sku", "SKU")
-        n = ref(node_ix, pos.node, f"positions[{k}].node", "node")
-        if s is None or n is None:
-            continue
-        if (s, n) in seen:
-            err(f"positions[{k}]", f"duplicate position for ({pos.sku}, {pos.node})")
-            continue
-        seen.add((s, n))
+    for pos in doc.positions:
+        s, n = sku_ix[pos.sku], node_ix[pos.node]
         on_hand[s, n] = pos.on_hand
         safety[s, n] = pos.safety_stock
-        for j, ib in enumerate(pos.inbound):
-            if period(ib.period, f"positions[{k}].inbound[{j}].period"):
-                inbound[s, n, ib.period] += ib.qty
-    seen = set()
-    for k, d in enumerate(doc.demand):
-        s = ref(sku_ix, d.sku, f"demand[{k}].sku", "SKU")
-        n = ref(node_ix, d.node, f"demand[{k}].node", "node")
-        ok = period(d.period, f"demand[{k}].period")
-        if s is None or n is None or not ok:
-            continue
-        if (s, n, d.period) in seen:
-            err(f"demand[{k}]", f"duplicate demand for ({d.sku}, {d.node}, {d.period})")
-            continue
-        seen.add((s, n, d.period))
-        demand[s, n, d.period] = d.qty
-    items: list[tuple[int, int, float, int]] = []
-    seen = set()
-    for k, it in enumerate(doc.supplier_items):
-        u = ref(sup_ix, it.supplier, f"supplier_items[{k}].supplier", "supplier")
-        s = ref(sku_ix, it.sku, f"supplier_items[{k}].sku", "SKU")
-        if u is None or s is None:
-            continue
-        if (u, s) in seen:
-            err(f"supplier_items[{k}]", f"duplicate item ({it.supplier}, {it.sku})")
-            continue
-        seen.add((u, s))
-        items.append((u, s, it.unit_cost, it.moq))
-    if errors:
-        raise ReplenishmentInputError(errors)
+        for ib in pos.inbound:
+            inbound[s, n, ib.period] += ib.qty
+    for d in doc.demand:
+        demand[sku_ix[d.sku], node_ix[d.node], d.period] = d.qty
+    items = [(sup_ix[it.supplier], sku_ix[it.sku], it.unit_cost, it.moq)
+             for it in doc.supplier_items]
     p = doc.policy
     items_arr = np.array(items, dtype=object).reshape(-1, 4)
     return ReplenishmentProblem(

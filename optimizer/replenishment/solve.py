@@ -48,6 +48,15 @@ def _pair_costs(p: ReplenishmentProblem, orders) -> "np.ndarray":
     return c
 
 
+def nothing_to_order(p: ReplenishmentProblem) -> bool:
+    """Whether no order can be placed at all: no SKUs, no supplier items (e.g. no suppliers),
+    or every item's lead time reaches past the horizon. The empty plan is then the only plan,
+    hence proven optimal; all demand not covered by stock and inbound is backlogged."""
+    if len(p.sku_ids) == 0 or len(p.item_sku) == 0:
+        return True
+    return not bool((p.lead_time[p.item_supplier] <= p.periods - 1).any())
+
+
 def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
           time_limit_s: float | None = None, workers: int = DEFAULT_WORKERS,
           seed: int = DEFAULT_SEED) -> ReplenishmentPlan:
@@ -61,6 +70,11 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
     if strategy == "minmax":
         plan = ReplenishmentPlan(problem, "minmax", baseline, bound=0.0,
                                  solve_seconds=time.perf_counter() - start)
+    elif nothing_to_order(problem):
+        objective = plan_cost(problem, []).total
+        plan = ReplenishmentPlan(problem, "optimal", [], bound=objective,
+                                 solve_seconds=time.perf_counter() - start,
+                                 stats={"method": "nothing can be ordered: the empty plan"})
     else:
         # margin for reading the solution, exceptions and JSON after the solver stops
         deadline = start + time_limit_s * (1 - TIME_MARGIN)

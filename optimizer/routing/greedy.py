@@ -27,7 +27,9 @@ def order_lower_bounds(problem: RoutingProblem) -> np.ndarray:
     qty = np.asarray(problem.line_qty, dtype=np.float64)
     pen = np.asarray(problem.order_penalty, dtype=np.float64)
     counts = np.diff(problem.order_pair_start).astype(np.int64)
-    nothing = np.bincount(line_order, weights=qty * pen[line_order], minlength=n_orders)
+    # (bincount of empty input is integer-typed: keep every sum float for empty batches)
+    nothing = np.bincount(line_order, weights=qty * pen[line_order],
+                          minlength=n_orders).astype(np.float64)
     # every (line, eligible pair of its order)
     rep = counts[line_order]
     line_idx = np.repeat(np.arange(n_lines), rep)
@@ -38,7 +40,8 @@ def order_lower_bounds(problem: RoutingProblem) -> np.ndarray:
     cheapest = np.full(n_lines, np.inf)
     np.minimum.at(cheapest, line_idx[has], problem.pair_unit_cost[pair[has]])
     per_unit = np.minimum(pen[line_order], cheapest)
-    some = np.bincount(line_order, weights=qty * per_unit, minlength=n_orders)
+    some = np.bincount(line_order, weights=qty * per_unit,
+                       minlength=n_orders).astype(np.float64)
     min_ship = np.full(n_orders, np.inf)
     pair_order = np.repeat(np.arange(n_orders), counts)
     np.minimum.at(min_ship, pair_order, problem.pair_ship_cost)

@@ -118,27 +118,38 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return path or "(document)"
 
 
-def _cross_reference_errors(doc: ProblemIn) -> list[dict[str, str]]:
+def _cross_reference_errors(nodes: list[tuple[int, NodeIn]],
+                            inventory: list[tuple[int, InventoryIn]],
+                            lanes: list[tuple[int, LaneIn]], orders: list[tuple[int, OrderIn]],
+                            channel_nodes: Mapping[str, list[str]],
+                            more_node_ids: set[str] = frozenset()) -> list[dict[str, str]]:
+    """Duplicates and references among the items given as (index in the document, item).
+
+    On a document with field errors these are only the items that validated, so one run
+    reports both kinds; ``more_node_ids`` are ids of nodes that failed validation for other
+    reasons, so references to them are not reported as unknown.
+    """
     errors: list[dict[str, str]] = []
 
     def err(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
     node_ids: set[str] = set()
-    for i, node in enumerate(doc.nodes):
+    for i, node in nodes:
         if node.id in node_ids:
             err(f"nodes[{i}].id", f"duplicate node id {node.id!r}")
         node_ids.add(node.id)
+    known_nodes = node_ids | set(more_node_ids)
     seen_stock: set[tuple[str, str]] = set()
-    for i, row in enumerate(doc.inventory):
-        if row.node not in node_ids:
+    for i, row in inventory:
+        if row.node not in known_nodes:
             err(f"inventory[{i}].node", f"unknown node {row.node!r}")
         if (row.node, row.sku) in seen_stock:
             err(f"inventory[{i}]", f"duplicate inventory row for ({row.node!r}, {row.sku!r})")
         seen_stock.add((row.node, row.sku))
     seen_lanes: set[tuple[str, str, str]] = set()
-    for i, lane in enumerate(doc.lanes):
-        if lane.node not in node_ids:
+    for i, lane in lanes:
+        if lane.node not in known_nodes:
             err(f"lanes[{i}].node", f"unknown node {lane.node!r}")
         key = (lane.node, lane.region, lane.service)
         if key in seen_lanes:
@@ -146,22 +157,64 @@ def _cross_reference_errors(doc: ProblemIn) -> list[dict[str, str]]:
         seen_lanes.add(key)
     order_ids: set[str] = set()
     n_lines = 0
-    for i, order in enumerate(doc.orders):
+    for i, order in orders:
         if order.id in order_ids:
             err(f"orders[{i}].id", f"duplicate order id {order.id!r}")
         order_ids.add(order.id)
         n_lines += len(order.lines)
     if n_lines > MAX_LINES:
         err("orders", f"{n_lines} lines in total; at most {MAX_LINES} per solve")
-    for channel, nodes in doc.policy.channel_nodes.items():
-        for j, node in enumerate(nodes):
-            if node not in node_ids:
+    for channel, allowed in channel_nodes.items():
+        for j, node in enumerate(allowed):
+            if node not in known_nodes:
                 err(f"policy.channel_nodes.{channel}[{j}]", f"unknown node {node!r}")
     return errors
 
 
+_SECTION_LIMITS = {"nodes": MAX_NODES, "inventory": MAX_INVENTORY_ROWS, "lanes": MAX_LANES,
+                   "orders": MAX_ORDERS}
+
+
+def _valid_items(data: Mapping, name: str, model: type[_Model]) -> list[tuple[int, Any]]:
+    """(index, item) for each item of the list ``data[name]`` that validates on its own
+    (none when it is not a list or is over its limit: that is reported already)."""
+    items = data.get(name)
+    if not isinstance(items, list) or len(items) > _SECTION_LIMITS[name]:
+        return []
+    out = []
+    for i, item in enumerate(items):
+        try:
+            out.append((i, model.model_validate(item)))
+        except ValidationError:
+            pass
+    return out
+
+
+def _partial_reference_errors(data: Mapping) -> list[dict[str, str]]:
+    """The cross-reference checks on the parts of an invalid document that did validate."""
+    nodes = _valid_items(data, "nodes", NodeIn)
+    raw_nodes = data.get("nodes") if isinstance(data.get("nodes"), list) else []
+    valid = {i for i, _ in nodes}
+    more_ids = {n["id"] for i, n in enumerate(raw_nodes)
+                if i not in valid and isinstance(n, Mapping) and isinstance(n.get("id"), str)}
+    channel_nodes: Mapping[str, list[str]] = {}
+    policy = data.get("policy")
+    if isinstance(policy, Mapping) and "channel_nodes" in policy:
+        try:
+            channel_nodes = PolicyIn.model_validate(
+                {"channel_nodes": policy["channel_nodes"]}).channel_nodes
+        except ValidationError:
+            pass
+    return _cross_reference_errors(
+        nodes, _valid_items(data, "inventory", InventoryIn), _valid_items(data, "lanes", LaneIn),
+        _valid_items(data, "orders", OrderIn), channel_nodes, more_ids)
+
+
 def validate_document(data: Any) -> ProblemIn:
-    """Validate a contract document (a dict, as parsed from JSON); raise ``RoutingInputError``."""
+    """Validate a contract document (a dict, as parsed from JSON); raise ``RoutingInputError``.
+
+    Every problem at once: field errors, and the cross-reference checks (unknown nodes,
+    duplicates) on the parts of the document that validated."""
     if isinstance(data, ProblemIn):
         doc = data
     else:
@@ -172,8 +225,10 @@ def validate_document(data: Any) -> ProblemIn:
         except ValidationError as exc:
             raise RoutingInputError([
                 {"field": _field_path(e["loc"]), "message": e["msg"]} for e in exc.errors()
-            ]) from None
-    errors = _cross_reference_errors(doc)
+            ] + _partial_reference_errors(data)) from None
+    errors = _cross_reference_errors(
+        list(enumerate(doc.nodes)), list(enumerate(doc.inventory)), list(enumerate(doc.lanes)),
+        list(enumerate(doc.orders)), doc.policy.channel_nodes)
     if errors:
         raise RoutingInputError(errors)
     return doc

@@ -168,12 +168,14 @@ def route_allocation(problem: RoutingProblem, order: int, stock, cap_units, cap_
 
 
 def route_order(problem: RoutingProblem) -> RoutingPlan:
-    """Route a one-order problem exactly (current ATP in ``inventory``); status ``optimal``."""
-    if problem.n_orders != 1:
-        raise ValueError(f"route_order takes a problem with exactly one order, got "
+    """Route a one-order problem exactly (current ATP in ``inventory``); status ``optimal``.
+
+    A problem without orders is valid too: its plan is empty (objective 0, proven)."""
+    if problem.n_orders > 1:
+        raise ValueError(f"route_order takes a problem with at most one order, got "
                          f"{problem.n_orders}")
     start = time.perf_counter()
-    allocation = route_allocation(problem, 0, problem.stock, problem.cap_units,
-                                  problem.cap_orders)
+    allocation = [] if problem.n_orders == 0 else route_allocation(
+        problem, 0, problem.stock, problem.cap_units, problem.cap_orders)
     return make_plan(problem, allocation, status="optimal", bound=None,
                      solve_seconds=time.perf_counter() - start)

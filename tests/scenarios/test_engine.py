@@ -134,3 +134,14 @@ def test_the_report_folder_has_summary_csvs_charts_and_html(tmp_path):
     table = kpi_table([tmp_path / "a", tmp_path / "b"])
     assert "Orders" in table and "(+" in table
     assert compare([tmp_path / "a", tmp_path / "b"], tmp_path / "cmp").exists()
+
+
+def test_a_world_without_suppliers_runs_with_optimal_replenishment_and_buys_nothing():
+    import dataclasses
+    world = dataclasses.replace(WORLD, suppliers=[], supplier_items=[])
+    sc = scenario(horizon_days=3, policies={
+        "routing": {"strategy": "optimal", "time_limit_seconds": 0.5},
+        "replenishment": {"strategy": "optimal", "time_limit_seconds": 2}})
+    run = Simulation(sc, world, 1).run()
+    assert run.kpis["po_spend"] == 0 and run.kpis["ledger_conserved"] is True
+    assert run.kpis["orders"] > 0 and run.kpis["fill_rate_units"] > 0

@@ -67,3 +67,30 @@ def test_a_dry_run_stores_nothing(database_url, sessions):
                  "--strategy", "minmax", "--periods", "6")
     assert result.exit_code == 0 and "dry run" in result.output
     assert drafts(sessions) == 0
+
+
+def test_the_status_line_says_what_the_status_means():
+    from webapp.commands.planning import describe_status
+    plan = {"objective": 1234.5, "bound": 1200.0, "gap": 0.0279}
+    assert describe_status({**plan, "status": "feasible"}) == (
+        "status feasible: the best plan found within the time limit, not proven optimal; "
+        "objective 1,234.50, proven lower bound 1,200.00, at most 2.7900% above the optimum")
+    assert describe_status({**plan, "status": "optimal", "bound": 1234.5, "gap": 0.0}) == (
+        "status optimal (proven): objective 1,234.50")
+    assert describe_status({**plan, "status": "minmax", "bound": 0.0}) == (
+        "status minmax: the min/max rule's plan, no optimality bound; objective 1,234.50")
+
+
+def test_the_summary_names_the_strategy_without_calling_the_plan_optimal(database_url,
+                                                                         sessions):
+    today = dt.date(2026, 11, 20)
+    load_demo(sessions, build_demo_world(5, n_skus=20, today=today), today=today)
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    result = run(app, "plan-replenishment", "--start", "2026-11-20", "--dry-run",
+                 "--strategy", "optimal", "--periods", "6", "--time-limit", "5")
+    assert result.exit_code == 0, result.output
+    first, second = result.output.splitlines()[:2]
+    assert first.startswith("planned with the optimal strategy in ")
+    assert "optimal plan" not in result.output
+    assert second.startswith("  status optimal (proven)") or second.startswith(
+        "  status feasible: the best plan found within the time limit, not proven optimal")

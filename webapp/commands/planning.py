@@ -18,6 +18,18 @@ from webapp.services import replenishment as svc
 from webapp.services.routing_engine import route_problem
 
 
+def describe_status(plan: dict) -> str:
+    """The plan's status in words, with its cost and how far from optimal it can be."""
+    figures = f"objective {plan['objective']:,.2f}"
+    if plan["status"] == "optimal":
+        return f"status optimal (proven): {figures}"
+    if plan["status"] == "feasible":
+        return (f"status feasible: the best plan found within the time limit, not proven "
+                f"optimal; {figures}, proven lower bound {plan['bound']:,.2f}, at most "
+                f"{plan['gap']:.4%} above the optimum")
+    return f"status {plan['status']}: the min/max rule's plan, no optimality bound; {figures}"
+
+
 @click.command("plan-replenishment")
 @click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]),
               help="first day of period 0 (default: today)")
@@ -52,11 +64,10 @@ def plan_replenishment(start, periods, period_days, strategy, time_limit_s, serv
         sys.exit(2)
     finally:
         session.close()
-    click.echo(f"{strategy} plan in {time.perf_counter() - started:.1f} s (solver "
-               f"{plan['solve_seconds']:.1f} s of its {time_limit_s:g} s limit; the rest reads "
-               f"the database and forecasts): status "
-               f"{plan['status']}, objective {plan['objective']:,.2f}, bound "
-               f"{plan['bound']:,.2f}, gap {plan['gap']:.4%}")
+    click.echo(f"planned with the {strategy} strategy in {time.perf_counter() - started:.1f} s "
+               f"(solver {plan['solve_seconds']:.1f} s of its {time_limit_s:g} s limit; the "
+               f"rest reads the database and forecasts)")
+    click.echo(f"  {describe_status(plan)}")
     click.echo(f"  {len(data.positions)} positions, {len(plan['orders'])} order lines, "
                f"purchase {plan['cost']['purchase']:,.2f}, "
                f"{len(plan.get('exceptions', []))} exception period(s)")

@@ -13,7 +13,7 @@ from flask.cli import ScriptInfo
 from tqdm import tqdm
 
 from scenarios import report
-from scenarios.runner import jobs_for, run_all, summarise
+from scenarios.runner import check_jobs, run_all, summarise
 from scenarios.spec import ScenarioError, load_scenario
 
 
@@ -38,12 +38,15 @@ def _app(ctx: click.Context):
 @click.pass_context
 def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_store) -> None:
     """Simulate FILE (YAML or JSON) and write its report folder."""
-    try:
-        scenario = load_scenario(file)
-    except ScenarioError as err:
+    def refuse(err: ScenarioError):
         for e in err.errors:
             click.echo(f"{file}: {e['field']}: {e['message']}", err=True)
         sys.exit(2)
+
+    try:
+        scenario = load_scenario(file)
+    except ScenarioError as err:
+        refuse(err)
     world = None
     if from_db or scenario.start.from_db:
         from ledger.db import read_only
@@ -51,7 +54,10 @@ def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_sto
         from webapp.services.scenarios import world_from_db
         with _app(ctx).app_context(), read_only(db.sessions) as session:
             world = world_from_db(session)
-    n_jobs = len(jobs_for(scenario, replications))
+    try:   # every sweep point, and every name it uses checked against its world, first
+        n_jobs = len(check_jobs(scenario, world, replications))
+    except ScenarioError as err:
+        refuse(err)
     out = Path(out_dir or f"runs/{scenario.name.replace(' ', '-')}-"
                           f"{dt.datetime.now():%Y%m%d-%H%M%S}")
     started = time.perf_counter()

@@ -41,3 +41,27 @@ def test_bad_input_exits_2_naming_the_field(doc):
 
 def test_the_command_is_registered_for_the_cli():
     assert [c.name for c in commands] == ["replenish"]
+
+
+def test_no_suppliers_is_a_valid_problem_whose_plan_backlogs_the_demand(doc):
+    doc["suppliers"], doc["supplier_items"] = [], []
+    for strategy in ("optimal", "minmax"):
+        result = run(["--input", "-", "--strategy", strategy, "--time-limit", "5"],
+                     json.dumps(doc))
+        assert result.exit_code == 0, result.output
+        plan = json.loads(result.stdout)
+        validate_plan(parse_problem(doc), plan)
+        assert plan["orders"] == []
+        # 20 on hand, 10 a period over 6 periods: backlog 10, 20, 30, 40 at 2.0 a unit
+        assert plan["cost"]["backlog"] == 200.0 and plan["cost"]["purchase"] == 0
+        assert {e["detail"] for e in plan["exceptions"]} == {"lead time: no supplier sells TEE"}
+
+
+def test_a_quantity_given_as_a_string_exits_2_naming_the_field(doc):
+    doc["demand"][0]["qty"] = "5"
+    doc["demand"][1]["node"] = "NOWHERE"
+    result = run(["--input", "-"], json.dumps(doc))
+    assert result.exit_code == 2
+    assert "demand[0].qty: Input should be a valid integer" in result.stderr
+    assert "demand[1].node: unknown node 'NOWHERE'" in result.stderr
+    assert result.stdout == ""

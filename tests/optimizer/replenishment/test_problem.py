@@ -51,3 +51,48 @@ def test_the_problem_is_immutable(doc):
     p = parse_problem(doc)
     with pytest.raises(Exception):
         p.periods = 3
+
+
+@pytest.mark.parametrize("path,value", [
+    (("demand", 0, "qty"), "5"),
+    (("demand", 0, "period"), 1.0),
+    (("positions", 0, "on_hand"), "20"),
+    (("positions", 0, "safety_stock"), True),
+    (("skus", 0, "case_pack"), "12"),
+    (("skus", 0, "holding_cost"), "0.05"),
+    (("suppliers", 0, "lead_time_periods"), "1"),
+    (("supplier_items", 0, "unit_cost"), "1.0"),
+    (("periods",), "6"),
+    (("policy", "time_limit_seconds"), "10"),
+])
+def test_wrong_types_are_rejected_not_coerced(doc, path, value):
+    target = doc
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    with pytest.raises(ReplenishmentInputError) as info:
+        parse_problem(doc)
+    field = "".join(f"[{p}]" if isinstance(p, int) else (f".{p}" if i else p)
+                    for i, p in enumerate(path))
+    assert field in {e["field"] for e in info.value.errors}
+
+
+def test_numbers_of_the_right_type_still_parse(doc):
+    doc["skus"][0]["holding_cost"] = 1          # an integer is a valid number
+    doc["policy"]["time_limit_seconds"] = 5
+    p = parse_problem(doc)
+    assert p.holding_cost[0] == 1.0 and p.time_limit_s == 5.0
+
+
+def test_field_errors_and_reference_errors_are_reported_in_one_run(doc):
+    doc["demand"][0]["qty"] = "5"                          # a field error
+    doc["demand"][1]["node"] = "DC-X"                      # an unknown node
+    doc["demand"][2]["period"] = 6                         # outside the horizon
+    doc["skus"].append({"sku": "MUG", "holding_cost": -1, "backlog_cost": 1})  # invalid, named
+    doc["positions"].append({"sku": "MUG", "node": "DC"})  # so MUG is not unknown
+    doc["supplier_items"].append({"supplier": "NOBODY", "sku": "TEE", "unit_cost": 1.0})
+    assert fields(doc) == {"demand[0].qty", "skus[1].holding_cost", "demand[1].node",
+                           "demand[2].period", "supplier_items[1].supplier"}
+    doc["periods"] = "6"                                   # horizon unknown: no period checks
+    assert fields(doc) == {"periods", "demand[0].qty", "skus[1].holding_cost",
+                           "demand[1].node", "supplier_items[1].supplier"}

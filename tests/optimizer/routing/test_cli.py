@@ -52,3 +52,15 @@ def test_invalid_json_exits_2():
 
 def test_route_is_registered_as_a_command():
     assert commands == [route] and route.name == "route"
+
+
+def test_an_empty_batch_plans_nothing_with_every_strategy():
+    doc = {"nodes": [{"id": "A"}], "inventory": [], "lanes": [], "orders": []}
+    for strategy in ("optimal", "greedy"):
+        result = run(["--input", "-", "--strategy", strategy, "--explain"], json.dumps(doc))
+        assert result.exit_code == 0, result.output
+        plan = json.loads(result.stdout)
+        validate_plan(parse_problem(doc), plan)
+        assert (plan["objective"], plan["bound"], plan["gap"]) == (0.0, 0.0, 0.0)
+        assert plan["shipments"] == [] and plan["backorders"] == []
+        assert plan["status"] == ("optimal" if strategy == "optimal" else "greedy")

@@ -119,3 +119,34 @@ def test_only_eligible_pairs_are_indexed():
     doc["orders"][0]["max_transit_days"] = 3
     problem = parse_problem(doc)
     assert [problem.node_ids[n] for n in problem.pair_node] == ["A"]
+
+
+def test_field_errors_and_reference_errors_are_reported_in_one_run():
+    doc = base()
+    doc["orders"][0]["lines"][0]["qty"] = "2"                          # a field error
+    doc["nodes"].append({"id": "C", "capacity_units": -1})            # invalid, but named
+    doc["inventory"] += [{"node": "Z", "sku": "S1", "available": 1},  # unknown node
+                         {"node": "C", "sku": "S1", "available": 1},  # C exists, invalid
+                         {"node": "Y", "sku": "S1", "available": -1}]  # invalid: field error
+    doc["lanes"].append(lane("Q"))
+    doc["lanes"].append(lane("A"))                                    # a duplicate lane
+    doc["policy"]["channel_nodes"] = {"web": ["A", "W"]}
+    doc["policy"]["split_penalty"] = -1
+    found = errors_of(doc)
+    assert set(found) == {
+        "orders[0].lines[0].qty", "nodes[2].capacity_units", "inventory[3].available",
+        "policy.split_penalty",
+        "inventory[1].node", "lanes[2].node", "lanes[3]", "policy.channel_nodes.web[1]"}
+    assert found["inventory[1].node"] == "unknown node 'Z'"
+
+
+def test_reference_checks_survive_sections_of_the_wrong_shape():
+    doc = base()
+    doc["inventory"] = [{"node": "Z", "sku": "S1", "available": 1}]
+    doc["lanes"] = "not a list"
+    doc["nodes"] = [7, {"id": "A"}]
+    doc["policy"] = {"channel_nodes": ["A"]}
+    found = errors_of(doc)
+    assert {"lanes", "nodes[0]", "policy.channel_nodes", "inventory[0].node"} <= set(found)
+    doc["policy"] = "nope"
+    assert "inventory[0].node" in errors_of(doc)

@@ -1,0 +1,111 @@
+"""Scenario files are checked whole: the channel mix, and every name against the world."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from flask.cli import ScriptInfo
+
+from scenarios.engine import Simulation
+from scenarios.runner import check_jobs
+from scenarios.spec import ScenarioError, parse_scenario, world_errors
+from scenarios.world import world_from_demo
+from webapp import create_app
+from webapp.cli import main
+from webapp.config import TestConfig
+
+WORLD = world_from_demo(7, n_skus=20)
+DATES = {"from": "2026-11-20", "to": "2026-11-21"}
+BASE = {"name": "t", "horizon_days": 2, "waves_per_day": 1,
+        "start": {"demo_seed": 7, "n_skus": 20}, "demand": {"orders_per_day": 100},
+        "policies": {"routing": {"strategy": "greedy"}, "replenishment": {"strategy": "none"}}}
+
+
+def scenario(**overrides):
+    return parse_scenario({**BASE, **overrides})
+
+
+def errors_of(**overrides):
+    with pytest.raises(ScenarioError) as err:
+        scenario(**overrides)
+    return {e["field"]: e["message"] for e in err.value.errors}
+
+
+@pytest.mark.parametrize("mix,says", [
+    ({"web": 2, "marketplace": -1}, "marketplace is -1.0"),
+    ({"web": 0, "b2b": 0}, "sum to more than 0"),
+    ({}, "sum to more than 0"),
+    ({"web": float("inf")}, "web is inf"),
+    ({"web": float("nan")}, "web is nan"),
+])
+def test_a_bad_channel_mix_is_rejected_naming_the_field(mix, says):
+    found = errors_of(demand={"orders_per_day": 100, "channel_mix": mix})
+    assert says in found["demand.channel_mix"]
+
+
+def test_the_channel_mix_is_normalised_to_shares():
+    percent = scenario(demand={"orders_per_day": 100, "channel_mix": {"web": 60, "b2b": 40}})
+    shares = scenario(demand={"orders_per_day": 100, "channel_mix": {"web": .6, "b2b": .4}})
+    assert percent.demand.channel_shares() == {"web": 0.6, "b2b": 0.4}
+    a, b = Simulation(percent, WORLD, 1).run(), Simulation(shares, WORLD, 1).run()
+    assert a.daily == b.daily and a.kpis["orders"] > 0
+    zero = scenario(demand={"orders_per_day": 100, "channel_mix": {"web": 1, "b2b": 0}})
+    run = Simulation(zero, WORLD, 1).run()
+    assert run.kpis["orders"] > 0
+
+
+def test_names_the_world_lacks_are_reported_by_field():
+    sc = scenario(
+        demand={"orders_per_day": 100, "channel_mix": {"web": 1, "telepathy": 1},
+                "uplifts": [{"factor": 2, "sku": "NO-SKU", "dates": DATES},
+                            {"factor": 2, "category": "spaceships", "dates": DATES},
+                            {"factor": 2, "channel": "tv", "dates": DATES}]},
+        disruptions=[{"kind": "node_outage", "node": "NOPE", "dates": DATES},
+                     {"kind": "node_capacity", "node": "DC-EAST", "factor": 0.5, "dates": DATES},
+                     {"kind": "supplier_delay", "supplier": "SUP-X", "days": 3, "dates": DATES},
+                     {"kind": "lane_cost", "factor": 2, "node": "DC-X", "region": "XX",
+                      "dates": DATES}])
+    found = {e["field"]: e["message"] for e in world_errors(sc, WORLD)}
+    assert set(found) == {"disruptions[0].node", "disruptions[2].supplier",
+                          "disruptions[3].node", "disruptions[3].region",
+                          "demand.uplifts[0].sku", "demand.uplifts[1].category",
+                          "demand.uplifts[2].channel", "demand.channel_mix.telepathy"}
+    assert found["disruptions[0].node"].startswith("unknown node 'NOPE' (the world has ")
+    with pytest.raises(ScenarioError):      # the engine never runs it with the outage ignored
+        Simulation(sc, WORLD, 1)
+
+
+def test_sweep_points_are_checked_and_named():
+    sc = scenario(disruptions=[{"kind": "node_outage", "node": "DC-EAST", "dates": DATES}],
+                  sweep={"disruptions.0.node": ["DC-WEST", "DC-NOWHERE"]})
+    with pytest.raises(ScenarioError) as err:
+        check_jobs(sc)
+    assert err.value.errors == [{
+        "field": "disruptions[0].node",
+        "message": "unknown node 'DC-NOWHERE' (the world has 3PL-CENTRAL, DC-EAST, DC-WEST, "
+                   "DROP-ACME, STORE-CHI, STORE-MIA, STORE-NYC, STORE-SEA) in sweep point "
+                   "disruptions.0.node=DC-NOWHERE"}]
+    ok = scenario(disruptions=[{"kind": "node_outage", "node": "DC-EAST", "dates": DATES}],
+                  sweep={"disruptions.0.node": ["DC-WEST", "DC-EAST"]}, replications=2)
+    assert len(check_jobs(ok, WORLD)) == 4
+
+
+def test_the_cli_refuses_unknown_names_and_bad_mixes_with_exit_2(tmp_path):
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+
+    def run(spec):
+        path = tmp_path / "s.yaml"
+        path.write_text(yaml.safe_dump(spec))
+        return CliRunner().invoke(main, ["scenario", "run", str(path), "--no-store",
+                                         "--out", str(tmp_path / "out")],
+                                  obj=ScriptInfo(create_app=lambda: app))
+
+    result = run({**BASE, "disruptions": [{"kind": "node_outage", "node": "NOPE",
+                                           "dates": DATES}]})
+    assert result.exit_code == 2, result.output
+    assert "disruptions[0].node: unknown node 'NOPE'" in result.output
+    result = run({**BASE, "demand": {"channel_mix": {"web": 2, "marketplace": -1}}})
+    assert result.exit_code == 2, result.output
+    assert "demand.channel_mix" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
