@@ -118,3 +118,19 @@ def test_snoozing_until_a_past_instant_is_refused(client, sessions):
     ok = client.post(f"/api/v1/exceptions/{eid}/snooze", headers=client.h,
                      json={"until": later.isoformat()})
     assert ok.status_code == 200 and ok.json["status"] == "snoozed"
+
+
+def test_a_resolved_exception_cannot_be_snoozed_or_acknowledged(client, sessions):
+    with read_only(sessions) as s:
+        eid = s.query(ExceptionItem).filter_by(kind="po_late").one().id
+    done = client.post(f"/api/v1/exceptions/{eid}/resolve", headers=client.h,
+                       json={"note": "supplier confirmed"})
+    assert done.status_code == 200 and done.json["status"] == "resolved", done.json
+    before = state(sessions)
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)
+    for action, body in (("snooze", {"until": later.isoformat()}), ("acknowledge", {})):
+        resp = client.post(f"/api/v1/exceptions/{eid}/{action}", headers=client.h, json=body)
+        assert resp.status_code == 409, (action, resp.json)
+        assert resp.json["error"]["code"] == "invalid_transition"
+        assert resp.json["error"]["field"] == "status"
+    assert state(sessions) == before

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidValue, LedgerError, NotFound
 from ledger.models import EXCEPTION_STATUSES, SEVERITIES, ExceptionItem, utcnow
+from webapp.services.orders import InvalidTransition
 from webapp.services.paging import older_than
 
 MAX_PAGE = 501  # the API page size (500) plus the row that tells whether more exist
@@ -65,7 +66,7 @@ def _get(session: Session, exception_id: int) -> ExceptionItem:
 def acknowledge(session: Session, exception_id: int, *, actor: str) -> dict:
     e = _get(session, exception_id)
     if e.status == "resolved":
-        raise LedgerError("a resolved exception cannot be acknowledged", field="status")
+        raise InvalidTransition("a resolved exception cannot be acknowledged", field="status")
     e.status, e.resolved_by = "acknowledged", None
     e.details = {**(e.details or {}), "acknowledged_by": actor,
                  "acknowledged_at": utcnow().isoformat()}
@@ -82,7 +83,7 @@ def snooze(session: Session, exception_id: int, *, until: dt.datetime, actor: st
                            f"{now.isoformat(timespec='seconds')}", field="until")
     e = _get(session, exception_id)
     if e.status == "resolved":
-        raise LedgerError("a resolved exception cannot be snoozed", field="status")
+        raise InvalidTransition("a resolved exception cannot be snoozed", field="status")
     e.status, e.snoozed_until = "snoozed", until
     e.details = {**(e.details or {}), "snoozed_by": actor}
     return view(e)
