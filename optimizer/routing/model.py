@@ -312,9 +312,16 @@ def build_model(problem: RoutingProblem) -> "Model":
 
     indicators = np.concatenate([y_col, z_col]).astype(np.int64)
     parts = dict(x_col=x_col, x_ub=x_ub, x_ycol=y_col[x_y], y_col=y_col)
+    # Units no plan can ship (no column for them, or more than all of a line's columns
+    # together may carry): their penalty is in every plan's cost.
+    shippable = np.minimum(qty, np.bincount(x_line, weights=x_ub, minlength=n_lines))
+    shippable = np.where(sc[line_order],
+                         np.where(np.bincount(z_order, minlength=n_orders)[line_order] > 0,
+                                  qty, 0), shippable)
+    unavoidable = float(((qty - shippable) * pen[line_order]).sum())
     return Model(arrays, decode, offset, indicators, np.concatenate([y_node, z_node]),
                  np.concatenate([y_pair, z_pair]).astype(np.int64), encode, var_order,
-                 parts=parts)
+                 parts=parts, unavoidable=unavoidable)
 
 
 @dataclass
@@ -331,6 +338,7 @@ class Model:
     encode: object = None   # allocation -> solver values (a starting solution)
     var_order: np.ndarray | None = None   # the order each variable belongs to
     parts: dict | None = None   # x columns with their bound and indicator; y columns
+    unavoidable: float = 0.0    # backorder cost every plan pays (units no column can ship)
     _row_of: np.ndarray | None = None
 
     @property
@@ -509,9 +517,14 @@ def solve_mip(problem: RoutingProblem, *, time_limit_s: float, workers: int, see
     objective = allocation_cost(problem, start_allocation).total
 
     if model.n_variables <= FULL_MIP_MAX_VARIABLES:
+        # HiGHS's gap is relative to the whole objective. When backorders no plan can
+        # avoid are most of it, 10⁻⁴ of it can be several percent of what routing decides
+        # (shipments, units, splits), so the gap asked is scaled to the part of the cost
+        # the plan can change.
+        changeable = max(1.0, objective - model.unavoidable) / max(1.0, abs(objective))
         full = highs_solve(model, time_limit_s=deadline - time.perf_counter(),
                            start=model.encode(start_allocation), options=SMALL_MIP_OPTIONS,
-                           **options)
+                           **{**options, "relative_gap": relative_gap * min(1.0, changeable)})
         if full.values is not None and full.objective < objective - 1e-9:
             best_alloc, objective = model.decode(full.values), full.objective
         return result(best_alloc, full.bound, full.optimal and objective - (

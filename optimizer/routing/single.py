@@ -79,12 +79,25 @@ def _flow(need: dict[int, int], nodes: list[Candidate], pen: float):
     return cost, units
 
 
+class OrderPlan(NamedTuple):
+    cost: float     # relative to backordering the whole order (≤ 0)
+    units: dict     # {(sku, node): qty}
+    bound: float    # a proven lower bound on ``cost`` (equal to it when ``exact``)
+    exact: bool     # the search finished: ``units`` is a cheapest plan
+
+
 def best_order_plan(need: dict[int, int], cands: list[Candidate], *, pen: float, limit: int,
-                    split_penalty: float, ship_complete: bool):
-    """Cheapest plan of one order: (cost relative to backordering it all, {(sku, node): qty}).
+                    split_penalty: float, ship_complete: bool,
+                    deadline: float | None = None) -> OrderPlan:
+    """Cheapest plan of one order, relative to backordering it all.
 
     Exact for the given candidates (rules 4 and local stock are in ``cands``; rule 5 is
     ``limit``, 0 = none; rule 6 is ``ship_complete``; unit capacities in ``Candidate.cap``).
+    The search over node sets grows exponentially with the candidates when many lines
+    keep its bound weak (say 25 nodes holding 25 SKUs each); at ``deadline`` (a
+    ``time.perf_counter()`` value) it stops with the best plan found so far and a proven
+    bound: shipping nothing costs 0, and shipping anything costs at least one shipment
+    plus the allocation over every candidate with no fixed cost.
     """
     total = sum(need.values())
     if ship_complete:
@@ -95,14 +108,19 @@ def best_order_plan(need: dict[int, int], cands: list[Candidate], *, pen: float,
                 if cost < best_cost:
                     best, best_cost = c, cost
         if best is None:
-            return 0.0, {}
-        return best_cost, {(k, best.node): q for k, q in need.items()}
+            return OrderPlan(0.0, {}, 0.0, True)
+        return OrderPlan(best_cost, {(k, best.node): q for k, q in need.items()}, best_cost,
+                         True)
     cands = sorted(cands, key=lambda c: (c.fixed, c.node))
     limit = limit or len(cands)
     capped = any(c.cap < total for c in cands)
     best = [0.0, {}]
+    stopped = [False]
 
     def search(i: int, chosen: list, fixed: float) -> None:
+        if stopped[0] or (deadline is not None and time.perf_counter() > deadline):
+            stopped[0] = True
+            return
         if chosen:
             cost, units = _fill(need, chosen, pen, capped)
             if fixed + cost < best[0] - 1e-9:
@@ -117,7 +135,11 @@ def best_order_plan(need: dict[int, int], cands: list[Candidate], *, pen: float,
         search(i + 1, chosen, fixed)
 
     search(0, [], 0.0)
-    return best[0], best[1]
+    if not stopped[0]:
+        return OrderPlan(best[0], best[1], best[0], True)
+    relaxed, _ = _fill(need, cands, pen, False)
+    bound = min(0.0, relaxed + min((c.fixed for c in cands), default=0.0))
+    return OrderPlan(best[0], best[1], min(bound, best[0]), False)
 
 
 def order_need(problem: RoutingProblem, order: int) -> dict[int, int]:
@@ -147,6 +169,14 @@ def split_to_lines(problem: RoutingProblem, order: int, units: dict) -> list[tup
 
 def route_allocation(problem: RoutingProblem, order: int, stock, cap_units, cap_orders):
     """Best (line, node, qty) triples of one order against the given resources."""
+    return route_allocation_within(problem, order, stock, cap_units, cap_orders)[0]
+
+
+def route_allocation_within(problem: RoutingProblem, order: int, stock, cap_units, cap_orders,
+                            deadline: float | None = None):
+    """(line, node, qty) triples of one order, a proven lower bound on its cost (the
+    contract's objective, backorders included) and whether the search finished (then
+    the triples are a cheapest plan and the bound is their cost)."""
     need = order_need(problem, order)
     pen = float(problem.order_penalty[order])
     cands = []
@@ -160,22 +190,32 @@ def route_allocation(problem: RoutingProblem, order: int, stock, cap_units, cap_
             unit = float(problem.pair_unit_cost[p])
             cands.append(Candidate(float(problem.pair_ship_cost[p]), n,
                                    dict.fromkeys(st, unit), st, cap))
-    _, units = best_order_plan(
+    found = best_order_plan(
         need, cands, pen=pen, limit=int(problem.order_max_shipments[order]),
         split_penalty=problem.split_penalty,
-        ship_complete=bool(problem.order_ship_complete[order]))
-    return split_to_lines(problem, order, units)
+        ship_complete=bool(problem.order_ship_complete[order]), deadline=deadline)
+    return (split_to_lines(problem, order, found.units),
+            pen * sum(need.values()) + found.bound, found.exact)
 
 
-def route_order(problem: RoutingProblem) -> RoutingPlan:
+def route_order(problem: RoutingProblem, time_limit_s: float | None = None) -> RoutingPlan:
     """Route a one-order problem exactly (current ATP in ``inventory``); status ``optimal``.
 
-    A problem without orders is valid too: its plan is empty (objective 0, proven)."""
+    The search takes milliseconds for orders of a few lines; one that has not finished
+    within ``time_limit_s`` (the problem's policy by default) returns the best plan found,
+    status ``feasible``, with a proven bound. A problem without orders is valid too: its
+    plan is empty (objective 0, proven)."""
     if problem.n_orders > 1:
         raise ValueError(f"route_order takes a problem with at most one order, got "
                          f"{problem.n_orders}")
     start = time.perf_counter()
-    allocation = [] if problem.n_orders == 0 else route_allocation(
-        problem, 0, problem.stock, problem.cap_units, problem.cap_orders)
-    return make_plan(problem, allocation, status="optimal", bound=None,
+    if problem.n_orders == 0:
+        return make_plan(problem, [], status="optimal", bound=None,
+                         solve_seconds=time.perf_counter() - start)
+    limit = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
+    allocation, bound, exact = route_allocation_within(
+        problem, 0, problem.stock, problem.cap_units, problem.cap_orders,
+        deadline=start + limit)
+    return make_plan(problem, allocation, status="optimal" if exact else "feasible",
+                     bound=None if exact else bound,
                      solve_seconds=time.perf_counter() - start)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from .greedy import greedy_allocation, simple_lower_bound
@@ -12,6 +13,7 @@ from .single import route_order
 
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
+SINGLE_SEARCH_SHARE = 0.5   # of the time limit, for the exact single-order search
 
 
 def deadline_left(start: float, time_limit_s: float) -> float:
@@ -31,13 +33,26 @@ def solve(problem: RoutingProblem, *, strategy: str | None = None,
     time_limit_s = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
     if strategy not in ("optimal", "greedy"):
         raise ValueError(f"unknown strategy {strategy!r}")
-    if time_limit_s <= 0:
-        raise ValueError("time_limit_s must be positive")
-    if strategy == "optimal" and problem.n_orders == 1:
-        return route_order(problem)
+    if not math.isfinite(time_limit_s) or time_limit_s <= 0:
+        raise ValueError(f"time_limit_s must be a positive number of seconds, "
+                         f"not {time_limit_s!r}")
     start = time.perf_counter()
+    searched = None
+    if strategy == "optimal" and problem.n_orders <= 1:
+        # The exact single-order search; one it cannot finish in half the time (an
+        # order of dozens of lines over dozens of nodes) hands its best plan and bound
+        # to the batch MIP for the rest.
+        plan = route_order(problem, time_limit_s=SINGLE_SEARCH_SHARE * time_limit_s)
+        if plan.status == "optimal":
+            return plan
+        searched = plan
     greedy = greedy_allocation(problem)
     simple_bound = simple_lower_bound(problem)
+    if searched is not None:
+        simple_bound = max(simple_bound, searched.bound)
+        found = list(searched.allocation)
+        if allocation_cost(problem, found).total < allocation_cost(problem, greedy).total:
+            greedy = found
     if strategy == "greedy":
         return make_plan(problem, greedy, status="greedy", bound=simple_bound,
                          solve_seconds=time.perf_counter() - start)
