@@ -1,37 +1,94 @@
-"""Plain-language reasons a planner can read: why this node, why not shipped."""
+"""Plain-language reasons a planner can read: why this node, why not shipped.
+
+Every statement is judged on the plan itself: what it leaves over (stock and
+capacity after every shipment, the same judgement as the backorder reasons in
+``plan.backorder_reason``), and, for greedy plans, the state each order met
+when it was routed (greedy routes orders in input order). Only nodes that could
+ever have shipped the units (eligible, holding them before routing, with the
+capacity for them) are named as alternatives.
+"""
 
 from __future__ import annotations
+
+import numpy as np
 
 from .plan import Backorder, RoutingPlan, Shipment
 from .problem import RoutingProblem, eligible_lane
 
-_REASON_TEXT = {
-    "no_stock": "no eligible node has {sku} left (stock at eligible nodes before routing: "
-                "{stock})",
-    "capacity": "{sku} is in stock at eligible nodes, but their unit or shipment capacity is "
-                "used up ({nodes})",
-    "no_eligible_node": "no node may ship this order: {why}",
-    "ship_complete": "the order must ship complete, and no single eligible node holds every "
-                     "line",
-    "max_shipments": "the order already uses its {limit} allowed shipment(s); the stock left "
-                     "is at other nodes",
-    "cost": "shipping would cost more than the backorder penalty of {penalty:.2f} per unit",
-}
 _NODES_NAMED = 5
+_ORDERS_NAMED = 5
+
+
+def _names(items: list[str], limit: int = _ORDERS_NAMED) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 class Explainer:
-    """Indexes the problem once, then explains any number of plan entries."""
+    """Indexes the problem and the plan once, then explains any number of plan entries."""
 
-    def __init__(self, problem: RoutingProblem):
-        self.problem = problem
-        self.orders = {oid: i for i, oid in enumerate(problem.order_ids)}
-        self.nodes = {nid: i for i, nid in enumerate(problem.node_ids)}
-        self.skus = {sid: i for i, sid in enumerate(problem.sku_ids)}
-        self.lanes = {(l.node, l.region, l.service): l for l in problem.source.lanes}
+    def __init__(self, problem: RoutingProblem, plan: RoutingPlan):
+        self.problem = p_ = problem
+        self.status = plan.status
+        self.orders = {oid: i for i, oid in enumerate(p_.order_ids)}
+        self.nodes = {nid: i for i, nid in enumerate(p_.node_ids)}
+        self.skus = {sid: i for i, sid in enumerate(p_.sku_ids)}
+        self.lanes = {(l.node, l.region, l.service): l for l in p_.source.lanes}
+        big = np.iinfo(np.int64).max // 4
+        self.unlimited = big
+        self.cap_units = np.where(p_.cap_units < 0, big, p_.cap_units).astype(np.int64)
+        self.cap_orders = np.where(p_.cap_orders < 0, big, p_.cap_orders).astype(np.int64)
+        # what each order took from each node: {order: {node: {sku: units}}}
+        self.taken: dict[int, dict[int, dict[int, int]]] = {}
+        for s in plan.shipments:
+            per_sku = self.taken.setdefault(self.orders[s.order], {}).setdefault(
+                self.nodes[s.node], {})
+            for l in s.lines:
+                per_sku[self.skus[l.sku]] = per_sku.get(self.skus[l.sku], 0) + l.qty
+        # what the plan leaves over
+        self.stock_left = p_.stock.astype(np.int64).copy()
+        self.units_left = self.cap_units.copy()
+        self.orders_left = self.cap_orders.copy()
+        for taken in self.taken.values():
+            for n, per_sku in taken.items():
+                for k, q in per_sku.items():
+                    self.stock_left[n, k] -= q
+                self.units_left[n] -= sum(per_sku.values())
+                self.orders_left[n] -= 1
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _takers(self, node: int, sku: int | None, exclude: int | None = None,
+                before: int | None = None) -> list[int]:
+        """Orders shipping from ``node`` (the SKU's units when given), in input order."""
+        return [o for o in sorted(self.taken)
+                if node in self.taken[o] and o != exclude
+                and (before is None or o < before)
+                and (sku is None or self.taken[o][node].get(sku, 0) > 0)]
+
+    def _state_for(self, order: int, skip_node: int):
+        """Stock and capacity left for ``order``: for greedy, what the orders before it (and
+        its own other shipments) left; otherwise what the whole plan leaves."""
+        if self.status != "greedy":
+            return self.stock_left, self.units_left, self.orders_left
+        stock = self.problem.stock.astype(np.int64).copy()
+        units, orders = self.cap_units.copy(), self.cap_orders.copy()
+        for o, taken in self.taken.items():
+            if o > order:
+                continue
+            for n, per_sku in taken.items():
+                if o == order and n == skip_node:
+                    continue
+                for k, q in per_sku.items():
+                    stock[n, k] -= q
+                units[n] -= sum(per_sku.values())
+                orders[n] -= 1
+        return stock, units, orders
+
+    # -- shipments -------------------------------------------------------------------------
 
     def shipment(self, shipment: Shipment) -> str:
-        """Its cost against the next-best eligible node holding the same units."""
+        """Its cost against the cheapest other eligible node that could ship the same units."""
         p_ = self.problem
         o, n = self.orders[shipment.order], self.nodes[shipment.node]
         units = sum(l.qty for l in shipment.lines)
@@ -44,43 +101,203 @@ class Explainer:
             cost = float(p_.pair_ship_cost[p] + p_.pair_unit_cost[p] * units)
             if m == n:
                 here = cost
-            elif all(p_.stock[m, k] >= q for k, q in need.items()):
-                others.append((cost, p_.node_ids[m]))
+            elif (self.cap_units[m] >= units and self.cap_orders[m] >= 1
+                  and all(p_.stock[m, k] >= q for k, q in need.items())):
+                others.append((cost, p_.node_ids[m], m))
         text = f"{shipment.node} ships {units} unit(s) for {here:.2f}"
         if not others:
-            return text + "; no other eligible node holds these units"
-        cost, name = min(others)
+            return text + ("; no other eligible node has the stock and capacity to ship "
+                           "these units")
+        cost, name, m = min(others)
         if cost >= here:
             return text + f"; next-best eligible node {name} would cost {cost:.2f}"
-        return (text + f"; {name} would cost {cost:.2f}, but its stock or capacity serves "
-                "other orders better in this batch")
+        text += f"; {name} would cost {cost:.2f}"
+        stock, units_left, orders_left = self._state_for(o, n)
+        short: list[tuple[str, int | None]] = []        # (what ran out, sku or None)
+        for k, q in sorted(need.items()):
+            if stock[m, k] < q:
+                short.append((f"its {p_.sku_ids[k]} stock ({int(max(stock[m, k], 0))} "
+                              f"left of the {q} needed)", k))
+        if units_left[m] < units:
+            short.append((f"its unit capacity ({int(max(units_left[m], 0))} left of the "
+                          f"{units} needed)", None))
+        if orders_left[m] < 1 and m not in self.taken.get(o, {}):
+            short.append(("its shipment capacity (no shipment left)", None))
+        if self.status == "greedy":
+            if not short:
+                return text + (" and had these units when this order was routed, but greedy "
+                               "ranks an order's nodes by the cost of shipping the whole "
+                               "order from them, not of these units alone")
+            takers = sorted({t for _, k in short for t in self._takers(m, k, before=o + 1)})
+            who = [("this order's other lines" if t == o else p_.order_ids[t]) for t in takers]
+            tail = ("" if takers == [o] else
+                    ": greedy routes orders in input order, and earlier orders keep what "
+                    "they took")
+            return text + (f", but {_names(who)} had already taken "
+                           f"{' and '.join(w for w, _ in short)}{tail}")
+        if not short:
+            if self.status == "optimal":
+                return text + (" and still has the stock and capacity for these units after "
+                               "this plan; the difference is within the solver's optimality "
+                               "tolerance")
+            return text + (" and still has the stock and capacity for these units after this "
+                           "plan, which is not proven optimal (the solver stopped at its "
+                           "time limit)")
+        takers = sorted({t for _, k in short for t in self._takers(m, k)})
+        who = [("this order's other lines" if t == o else p_.order_ids[t]) for t in takers]
+        whose = "the batch optimum" if self.status == "optimal" else "this plan"
+        return text + (f", but it has no stock or capacity left for them after this plan: "
+                       f"{whose} uses {' and '.join(w for w, _ in short)} for "
+                       f"{_names(who)}")
+
+    # -- backorders ------------------------------------------------------------------------
+
+    def _node_left(self, n: int) -> str:
+        """Why node ``n`` cannot take more: its capacity left after the plan."""
+        p_ = self.problem
+        why = []
+        for left, cap, what in ((self.units_left[n], self.cap_units[n], "unit"),
+                                (self.orders_left[n], self.cap_orders[n], "shipment")):
+            if cap == 0:
+                why.append(f"no {what} capacity at all")
+            elif left <= 0:
+                why.append(f"{what} capacity of {int(cap)} used up")
+        return f"{p_.node_ids[n]} ({'; '.join(why) or 'capacity left'})"
 
     def backorder(self, backorder: Backorder) -> str:
-        """The reason in words, with the stock or the rule behind it."""
+        """The reason in words, with the stock left, the capacity left or the rule behind it."""
         p_ = self.problem
         o = self.orders[backorder.order]
         k = self.skus[backorder.sku]
+        sku = backorder.sku
         nodes = [int(p_.pair_node[p]) for p in p_.pairs_of(o)]
-        why = ""
-        if backorder.reason == "no_eligible_node":
+        used = set(self.taken.get(o, {}))
+        reason = backorder.reason
+        if reason == "no_eligible_node":
             order = p_.source.orders[o]
             why = "; ".join(
                 f"{nid}: {eligible_lane(p_.source, self.lanes, order, nid)[1]}"
                 for nid in p_.node_ids[:_NODES_NAMED])
             why += "; ..." if p_.n_nodes > _NODES_NAMED else ""
-        return _REASON_TEXT[backorder.reason].format(
-            sku=backorder.sku,
-            stock=", ".join(f"{p_.node_ids[n]}={int(p_.stock[n, k])}" for n in nodes),
-            nodes=", ".join(p_.node_ids[n] for n in nodes if p_.stock[n, k] > 0),
-            why=why,
-            limit=int(p_.order_max_shipments[o]),
-            penalty=float(p_.order_penalty[o]),
-        )
+            return f"no node may ship this order: {why}"
+        if reason == "no_stock":
+            before = ", ".join(f"{p_.node_ids[n]}={int(p_.stock[n, k])}" for n in nodes)
+            text = (f"no eligible node has {sku} left after this plan (before routing: "
+                    f"{before})")
+            takers = sorted({t for n in nodes for t in self._takers(n, k)})
+            if takers:
+                who = [("this order's other lines" if t == o else p_.order_ids[t])
+                       for t in takers]
+                text += f"; it ships to {_names(who)}"
+            return text
+        if reason == "capacity":
+            with_stock = [n for n in nodes if self.stock_left[n, k] > 0]
+            closed = [n for n in with_stock if self.units_left[n] <= 0
+                      or (n not in used and self.orders_left[n] <= 0)]
+            if with_stock and len(closed) == len(with_stock):
+                left = ", ".join(f"{p_.node_ids[n]}={int(self.stock_left[n, k])}"
+                                 for n in with_stock)
+                return (f"{sku} is left at eligible nodes after this plan ({left}), but none "
+                        f"of them has capacity left: "
+                        f"{'; '.join(self._node_left(n) for n in closed)}")
+            need: dict[int, int] = {}
+            for l in p_.lines_of(o):
+                kk = int(p_.line_sku[l])
+                need[kk] = need.get(kk, 0) + int(p_.line_qty[l])
+            total = sum(need.values())
+            whole = [n for n in nodes
+                     if all(self.stock_left[n, kk] >= q for kk, q in need.items())]
+            parts = []
+            for n in whole:
+                bits = []
+                if self.units_left[n] < total:
+                    bits.append(f"{int(max(self.units_left[n], 0))} unit(s) of capacity left, "
+                                f"{total} needed")
+                if self.orders_left[n] <= 0:
+                    bits.append(f"shipment capacity of {int(self.cap_orders[n])} used up")
+                parts.append(f"{p_.node_ids[n]} ({'; '.join(bits)})")
+            return (f"the order must ship whole; after this plan {_names(parts, _NODES_NAMED)} "
+                    f"hold{'s' if len(whole) == 1 else ''} every line, but without the "
+                    "capacity to ship it")
+        if reason == "ship_complete":
+            gaps = []
+            for n in nodes[:_NODES_NAMED]:
+                lacks = []
+                seen: dict[int, int] = {}
+                for l in p_.lines_of(o):
+                    kk = int(p_.line_sku[l])
+                    seen[kk] = seen.get(kk, 0) + int(p_.line_qty[l])
+                for kk, q in seen.items():
+                    if self.stock_left[n, kk] < q:
+                        lacks.append(f"{p_.sku_ids[kk]} {int(max(self.stock_left[n, kk], 0))}"
+                                     f" of {q}")
+                gaps.append(f"{p_.node_ids[n]} has {', '.join(lacks)}")
+            more = "; ..." if len(nodes) > _NODES_NAMED else ""
+            return ("the order must ship whole, and after this plan no single eligible node "
+                    f"holds every line ({'; '.join(gaps)}{more})")
+        if reason == "max_shipments":
+            limit = int(p_.order_max_shipments[o])
+            at = ", ".join(p_.node_ids[n] for n in sorted(used))
+            left = ", ".join(f"{p_.node_ids[n]}={int(self.stock_left[n, k])}" for n in nodes
+                             if n not in used and self.stock_left[n, k] > 0)
+            return (f"the order already uses its {limit} allowed shipment(s) ({at}); the "
+                    f"{sku} left after this plan is at other nodes ({left})")
+        return self._cost(o, k, backorder.qty, used)
+
+    def _cost(self, o: int, k: int, qty: int, used: set[int]) -> str:
+        """A line that could ship: the cheapest way to ship it from what the plan leaves."""
+        p_ = self.problem
+        penalty = float(p_.order_penalty[o])
+        limit = int(p_.order_max_shipments[o])
+        need: dict[int, int] = {}
+        for l in p_.lines_of(o):
+            kk = int(p_.line_sku[l])
+            need[kk] = need.get(kk, 0) + int(p_.line_qty[l])
+        complete = bool(p_.order_ship_complete[o])
+        best = None
+        for p in p_.pairs_of(o):
+            n = int(p_.pair_node[p])
+            if n not in used and (self.orders_left[n] <= 0 or (limit and len(used) >= limit)):
+                continue
+            if complete:      # the whole order from one node, or nothing
+                total = sum(need.values())
+                if (self.units_left[n] >= total
+                        and all(self.stock_left[n, kk] >= q for kk, q in need.items())):
+                    cost = float(p_.pair_ship_cost[p] + p_.pair_unit_cost[p] * total)
+                    if best is None or cost / total < best[0] / best[1]:
+                        best = (cost, total, n)
+                continue
+            q = int(min(qty, self.stock_left[n, k], self.units_left[n]))
+            if q <= 0:
+                continue
+            extra = 0.0 if n in used else float(p_.pair_ship_cost[p]) + (
+                p_.split_penalty if used else 0.0)
+            cost = extra + float(p_.pair_unit_cost[p]) * q
+            if best is None or cost / q < best[0] / best[1]:
+                best = (cost, q, n)
+        text = f"backorder penalty {penalty:.2f} per unit"
+        if best is None:
+            return f"shipping would cost more than the {text}"
+        cost, q, n = best
+        what = "the whole order" if complete else f"{q} unit(s)"
+        option = (f"shipping {what} from {p_.node_ids[n]} would cost {cost:.2f} "
+                  f"({cost / q:.2f} per unit)")
+        if cost / q >= penalty:
+            return f"{option}, more than the {text}"
+        if self.status == "greedy":
+            return (f"{option}, less than the {text}, but greedy skipped that node when it "
+                    "routed this order: it compares the cost of all the units it can take "
+                    "there (with the split penalty) with their penalty, in input order")
+        if self.status == "optimal":
+            return (f"{option}, less than the {text}, but the batch optimum leaves it "
+                    "unshipped")
+        return (f"{option}, less than the {text}; this plan is not proven optimal (the "
+                "solver stopped at its time limit)")
 
 
 def explain_plan(problem: RoutingProblem, plan: RoutingPlan) -> dict:
     """The plan's JSON with an ``explanation`` string on every shipment and backorder."""
-    explainer = Explainer(problem)
+    explainer = Explainer(problem, plan)
     doc = plan.to_json()
     for entry, shipment in zip(doc["shipments"], plan.shipments):
         entry["explanation"] = explainer.shipment(shipment)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from pydantic import ValidationError
+
 from .plan import REASONS, STATUSES, RoutingPlan
 from .problem import RoutingProblem, eligible_lane, order_max_shipments, order_penalty
 
@@ -30,10 +32,42 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=_REL_TOL, abs_tol=1e-4)
 
 
+def _field_path(loc: tuple) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "plan"
+
+
+def check_plan_document(data) -> None:
+    """The plan document's shape: every field present and of the contract's type (strict:
+    ``"0"`` is not a line index, ``1.0`` not a quantity), every reason and status one of the
+    contract's. Raises PlanViolation naming each offending field path."""
+    from .schema import PlanOut   # the contract's plan model (imports this package's plan)
+
+    if not isinstance(data, dict):
+        raise PlanViolation([f"plan: must be a JSON object, got {type(data).__name__}"])
+    try:
+        PlanOut.model_validate(data)
+    except ValidationError as exc:
+        raise PlanViolation([f"{_field_path(e['loc'])}: {e['msg']}"
+                             for e in exc.errors()]) from None
+    numbers = [(name, data[name]) for name in ("objective", "bound", "gap", "solve_seconds")]
+    numbers += [(f"cost.{name}", value) for name, value in data["cost"].items()]
+    bad = [f"{name}: must be a finite number, got {value!r}" for name, value in numbers
+           if not math.isfinite(value)]
+    if bad:
+        raise PlanViolation(bad)
+
+
 def validate_plan(problem: RoutingProblem, plan: RoutingPlan | dict) -> dict[str, float]:
-    """Check all six rules and the cost; return the recomputed cost terms or raise PlanViolation."""
+    """Check all six rules and the cost; return the recomputed cost terms or raise PlanViolation.
+
+    ``plan`` is a RoutingPlan or its JSON document (possibly hand-edited, possibly with
+    explanations); a document of the wrong shape is a PlanViolation naming the fields."""
     doc = problem.source
     data = plan.to_json() if isinstance(plan, RoutingPlan) else plan
+    check_plan_document(data)
     bad: list[str] = []
     nodes = {n.id: n for n in doc.nodes}
     orders = {o.id: o for o in doc.orders}

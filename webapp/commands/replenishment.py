@@ -8,17 +8,15 @@ import click
 
 from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
                                      validate_plan)
-from webapp.commands.solver_io import fail, native_stdout_to_stderr, solver_options
+from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
+                                        solver_options)
 
 
 @click.command("replenish")
 @solver_options("replenishment", ("optimal", "minmax"), min_time_limit_s=0.1)
 def replenish(input_file, output_file, strategy, time_limit_s, workers, seed):
     """Plan purchase orders: read a replenishment problem, write the plan."""
-    try:
-        document = json.load(input_file)
-    except json.JSONDecodeError as exc:
-        fail(f"error: input is not valid JSON: {exc}")
+    document = read_json_input(input_file)
     try:
         problem = parse_problem(document)
     except ReplenishmentInputError as exc:

@@ -8,7 +8,8 @@ import click
 
 from optimizer.routing import (RoutingInputError, explain_plan, parse_problem, solve,
                                validate_plan)
-from webapp.commands.solver_io import fail, native_stdout_to_stderr, solver_options
+from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
+                                        solver_options)
 
 
 @click.command("route")
@@ -17,10 +18,7 @@ from webapp.commands.solver_io import fail, native_stdout_to_stderr, solver_opti
               help="Add an 'explanation' to every shipment and backorder.")
 def route(input_file, output_file, strategy, time_limit_s, workers, seed, explain):
     """Route a batch of orders: read a routing problem, write the plan."""
-    try:
-        document = json.load(input_file)
-    except json.JSONDecodeError as exc:
-        fail(f"error: input is not valid JSON: {exc}")
+    document = read_json_input(input_file)
     try:
         problem = parse_problem(document)
     except RoutingInputError as exc:

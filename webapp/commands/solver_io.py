@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import sys
 
@@ -35,11 +37,34 @@ def fail(message: str) -> None:
     raise SystemExit(EXIT_BAD_INPUT)
 
 
+def read_json_input(input_file) -> object:
+    """The input document, or ``error: ...`` and exit 2 when it is not UTF-8 JSON."""
+    try:
+        return json.load(input_file)
+    except UnicodeDecodeError as exc:
+        fail(f"error: input is not UTF-8 text: byte 0x{exc.object[exc.start]:02x} at "
+             f"offset {exc.start} cannot be decoded")
+    except json.JSONDecodeError as exc:
+        fail(f"error: input is not valid JSON: {exc}")
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float range that also refuses ``nan`` and ``inf`` (which compare as in range)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number; give seconds from {self.min:g} "
+                      f"to {self.max:g}.", param, ctx)
+        return number
+
+
 def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s: float):
     """The options every contract command takes: input, output, strategy, time limit,
     workers and seed (each solve passes the last two explicitly)."""
     options = [
-        click.option("--input", "input_file", required=True, type=click.File("r"),
+        click.option("--input", "input_file", required=True,
+                     type=click.File("r", encoding="utf-8"),
                      help=f"{contract.title()} problem JSON (the {contract} contract); "
                           "'-' reads stdin."),
         click.option("--output", "output_file", default="-", type=click.File("w"),
@@ -47,7 +72,7 @@ def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s:
         click.option("--strategy", type=click.Choice(list(strategies)), default=None,
                      help="Overrides policy.strategy."),
         click.option("--time-limit", "time_limit_s",
-                     type=click.FloatRange(min=min_time_limit_s, max=3600.0), default=None,
+                     type=FiniteFloatRange(min=min_time_limit_s, max=3600.0), default=None,
                      help="Seconds; overrides policy.time_limit_seconds."),
         click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
                      help="Solver threads."),

@@ -88,3 +88,55 @@ def test_cost_is_recomputed(solved):
 
 def test_bound_cannot_exceed_objective(solved):
     broken(solved, lambda d: d.update(bound=d["objective"] + 5), "bound")
+
+
+@pytest.fixture
+def with_backorder():
+    """A plan with one shipment and one backorder (the second line has no stock)."""
+    doc = document(["A"], {("A", "S1"): 4}, [lane("A")], [order("o1", [("S1", 2), ("S2", 1)])])
+    problem = parse_problem(doc)
+    plan = solve(problem, time_limit_s=5, workers=1, seed=0)
+    validate_plan(problem, plan)
+    data = plan.to_json()
+    assert data["backorders"] == [{"order": "o1", "line": 1, "sku": "S2", "qty": 1,
+                                   "reason": "no_stock"}]
+    return problem, data
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d.pop("cost"), "cost: Field required"),
+    (lambda d: d["cost"].pop("split"), "cost.split: Field required"),
+    (lambda d: d.pop("shipments"), "shipments: Field required"),
+    (lambda d: d["shipments"][0].pop("lines"), "shipments[0].lines: Field required"),
+    (lambda d: d["shipments"][0]["lines"][0].update(line="0"), "shipments[0].lines[0].line:"),
+    (lambda d: d["shipments"][0]["lines"][0].update(qty=2.0), "shipments[0].lines[0].qty:"),
+    (lambda d: d["shipments"][0]["lines"][0].update(qty=True), "shipments[0].lines[0].qty:"),
+    (lambda d: d["backorders"][0].update(line="1"), "backorders[0].line:"),
+    (lambda d: d["backorders"][0].update(qty=1.0), "backorders[0].qty:"),
+    (lambda d: d["backorders"][0].update(qty=0.5), "backorders[0].qty:"),
+    (lambda d: d["backorders"][0].update(reason="weather"), "backorders[0].reason:"),
+    (lambda d: d["backorders"][0].update(reason=["no_stock"]), "backorders[0].reason:"),
+    (lambda d: d["backorders"][0].pop("order"), "backorders[0].order: Field required"),
+    (lambda d: d.update(status="done"), "status:"),
+    (lambda d: d.update(objective="12"), "objective:"),
+    (lambda d: d.update(objective=float("nan")), "objective: must be a finite number"),
+    (lambda d: d["cost"].update(unit=float("inf")), "cost.unit: must be a finite number"),
+    (lambda d: d.update(extra=1), "extra:"),
+])
+def test_a_malformed_plan_document_is_a_violation_naming_the_field(with_backorder, change,
+                                                                    expected):
+    broken(with_backorder, change, expected)
+
+
+@pytest.mark.parametrize("data", [None, [], "plan"])
+def test_a_plan_that_is_not_an_object_is_a_violation(with_backorder, data):
+    with pytest.raises(PlanViolation, match="must be a JSON object"):
+        validate_plan(with_backorder[0], data)
+
+
+def test_an_explained_plan_document_still_validates(with_backorder):
+    from optimizer.routing import explain_plan
+
+    problem, _ = with_backorder
+    plan = solve(problem, time_limit_s=5, workers=1, seed=0)
+    validate_plan(problem, explain_plan(problem, plan))
