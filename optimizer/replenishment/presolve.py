@@ -46,12 +46,8 @@ class OrderOptions:
     def by_arrival(self) -> np.ndarray:
         """[I, T] by ARRIVAL period a: the option (i, a − L_i) passes rules 1, 3 and 5."""
         I, T = self.usable.shape
-        out = np.zeros((I, T), dtype=bool)
-        for i in range(I):
-            L = int(self.lead[i])
-            if L < T:
-                out[i, L:] = self.usable[i, :T - L]
-        return out
+        t = np.arange(T)[None, :] - self.lead[:, None]                 # order period
+        return (t >= 0) & np.take_along_axis(self.usable, np.clip(t, 0, T - 1), axis=1)
 
     def receiving_ok(self, n: int, items=None) -> np.ndarray:
         """[items, T] by ARRIVAL period: the smallest order fits node n's receiving capacity."""
