@@ -8,12 +8,15 @@ holding / backlog / safety cost. That is a network LP, so an optimal R takes val
 the breakpoints {0, −base_t, ss − base_t}; a DP over periods with a running minimum over the
 sorted candidates solves all (SKU, node) pairs at once. Every plan of the real problem is a
 plan of this relaxation with no smaller cost, so the sum is a proven lower bound.
+Items keep only the order options the presolve keeps (``presolve.py``): an item's earliest
+arrival is that of its first surviving option, and an item with none is left out.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .presolve import order_options
 from .problem import ReplenishmentProblem
 
 
@@ -31,9 +34,12 @@ def decoupled_bound(p: ReplenishmentProblem) -> float:
 
     cost = np.full(S, np.inf)
     lead = np.full(S, T, dtype=np.int64)
+    first = order_options(p).first_arrival()        # T = no surviving option
     for i in range(len(p.item_sku)):
         s = int(p.item_sku[i])
-        L = int(p.lead_time[p.item_supplier[i]])
+        L = int(first[i])
+        if L >= T:
+            continue
         cost[s] = min(cost[s], float(p.item_unit_cost[i]))
         lead[s] = min(lead[s], L)
     fixed = f(base.astype(float))                       # cost with no planned arrivals

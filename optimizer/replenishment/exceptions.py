@@ -3,9 +3,11 @@ binding cause where one can be named.
 
 For a shortfall in period t, the orders that could have helped are those of the SKU's
 supplier items arriving at the node in some period a ≤ t. The first cause that applies
-is reported: no supplier; lead time (no item can arrive by t); then, over the periods that
-could have helped, supplier capacity used up, receiving capacity used up, budget left
-below one minimum order, MOQ (the minimum order exceeds the whole remaining need); else
+is reported: no supplier; lead time (no item can arrive by t); MOQ when the presolve removed
+every order that could have arrived by t (the smallest legal order alone exceeds the
+supplier's or the node's capacity, or the budget: nothing else in the plan is to blame);
+then, over the options left, supplier capacity used up, receiving capacity used up, budget
+left below one minimum order, MOQ (the minimum order exceeds the whole remaining need); else
 cost (the plan chose the shortfall because covering it costs more).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from .plan import Order, inventory
+from .presolve import order_options
 from .problem import ReplenishmentProblem
 
 MAX_EXCEPTIONS = 200_000
@@ -37,6 +40,7 @@ def explain_exceptions(p: ReplenishmentProblem, orders: list[Order]) -> list[dic
         used_node[(o.node, o.order_period + int(p.lead_time[u]))] += o.qty
         spend += float(p.item_unit_cost[o.item]) * o.qty
     items_of = p.items_of_sku()
+    options = order_options(p)
     out: list[dict] = []
     for s, n, t in cells[:MAX_EXCEPTIONS]:
         s, n, t = int(s), int(n), int(t)
@@ -45,11 +49,11 @@ def explain_exceptions(p: ReplenishmentProblem, orders: list[Order]) -> list[dic
         qty = -value if value < 0 else int(p.safety_stock[s, n]) - value
         out.append({"sku": p.sku_ids[s], "node": p.node_ids[n], "period": t, "kind": kind,
                     "qty": qty, "detail": _cause(p, s, n, t, items_of[s], used_sup, used_node,
-                                                 spend, inv)})
+                                                 spend, inv, options)})
     return out
 
 
-def _cause(p, s, n, t, items, used_sup, used_node, spend, inv) -> str:
+def _cause(p, s, n, t, items, used_sup, used_node, spend, inv, options) -> str:
     sku = p.sku_ids[s]
     if not items:
         return f"lead time: no supplier sells {sku}"
@@ -59,28 +63,51 @@ def _cause(p, s, n, t, items, used_sup, used_node, spend, inv) -> str:
         u = int(p.item_supplier[i])
         return (f"lead time: the earliest arrival from {p.supplier_ids[u]} is period "
                 f"{int(p.lead_time[u])}")
-    for i in reachable:
+    # the (item, arrival period ≤ t) options the presolve keeps; the others cannot take
+    # even their smallest legal order, whatever the rest of the plan does
+    open_ = [(i, a) for i in reachable
+             for a in range(t, int(p.lead_time[p.item_supplier[i]]) - 1, -1)
+             if options.ok(i, n, a - int(p.lead_time[p.item_supplier[i]]))]
+    if not open_:
+        return _moq_blocks(p, n, t, reachable)
+    for i, a in open_:
         u = int(p.item_supplier[i])
         L = int(p.lead_time[u])
-        cap = int(p.supplier_capacity[u])
-        if cap >= 0:
-            for a in range(t, L - 1, -1):
-                room = cap - used_sup.get((u, a - L), 0)
-                if room < p.item_min_qty(i):
-                    return f"supplier capacity: {p.supplier_ids[u]} at capacity in period {a - L}"
-    for i in reachable:
-        L = int(p.lead_time[p.item_supplier[i]])
-        cap = int(p.receiving_capacity[n])
-        if cap >= 0:
-            for a in range(t, L - 1, -1):
-                if cap - used_node.get((n, a), 0) < p.item_min_qty(i):
-                    return (f"receiving capacity: {p.node_ids[n]} full in period {a}")
+        cap = p.supplier_cap(u, a - L)
+        if cap >= 0 and cap - used_sup.get((u, a - L), 0) < p.item_min_qty(i):
+            return f"supplier capacity: {p.supplier_ids[u]} at capacity in period {a - L}"
+    for i, a in open_:
+        cap = p.receiving_cap(n, a)
+        if cap >= 0 and cap - used_node.get((n, a), 0) < p.item_min_qty(i):
+            return f"receiving capacity: {p.node_ids[n]} full in period {a}"
+    usable = sorted({i for i, _ in open_})
     if p.budget is not None:
-        cheapest = min(float(p.item_unit_cost[i]) * p.item_min_qty(i) for i in reachable)
+        cheapest = min(float(p.item_unit_cost[i]) * p.item_min_qty(i) for i in usable)
         if p.budget - spend < cheapest:
             return f"budget: {p.budget - spend:.2f} left of {p.budget:.2f}"
     need = -int(inv[s, n, t]) + int(p.safety_stock[s, n]) + int(p.demand[s, n, t + 1:].sum())
-    smallest = min(p.item_min_qty(i) for i in reachable)
-    if smallest > need and any(int(p.item_moq[i]) > int(p.case_pack[s]) for i in reachable):
+    smallest = min(p.item_min_qty(i) for i in usable)
+    if smallest > need and any(int(p.item_moq[i]) > int(p.case_pack[s]) for i in usable):
         return f"MOQ: the smallest order ({smallest}) exceeds the remaining need ({need})"
     return "cost: covering it costs more than the shortfall"
+
+
+def _moq_blocks(p, n, t, reachable) -> str:
+    """Every option that could have helped is removed by the presolve: its smallest legal
+    order (the MOQ rounded up to the case pack) alone exceeds a capacity or the budget.
+    Named for the reachable item with the smallest such order (the one nearest to fitting)."""
+    i = min(reachable, key=lambda i: (p.item_min_qty(i), i))
+    u = int(p.item_supplier[i])
+    L = int(p.lead_time[u])
+    q = p.item_min_qty(i)
+    what = f"MOQ: the smallest order of {p.sku_ids[p.item_sku[i]]} from {p.supplier_ids[u]} ({q})"
+    caps = [p.supplier_cap(u, a - L) for a in range(L, t + 1)]
+    if any(0 <= c < q for c in caps):
+        c = min(c for c in caps if c >= 0)
+        return f"{what} exceeds the capacity of {p.supplier_ids[u]} ({c} per period)"
+    recv = [p.receiving_cap(n, a) for a in range(L, t + 1)]
+    if any(0 <= c < q for c in recv):
+        c = min(c for c in recv if c >= 0)
+        return f"{what} exceeds the receiving capacity of {p.node_ids[n]} ({c} per period)"
+    cost = float(p.item_unit_cost[i]) * q
+    return f"{what} costs {cost:.2f}, more than the budget ({float(p.budget):.2f})"

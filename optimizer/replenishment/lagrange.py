@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .plan import Order
+from .presolve import OrderOptions, order_options
 from .problem import ReplenishmentProblem
 
 SAFETY = 1e-9      # relative margin taken off the bound for floating-point summation
@@ -62,6 +63,7 @@ class Relaxation:
     ss: np.ndarray          # [P]
     pen: float
     cache: np.ndarray | None = None   # [P, T, C] f_t(base_t + cand) when small enough
+    options: OrderOptions | None = None   # the order options the presolve keeps
 
     def f(self, rows, levels=None) -> np.ndarray:
         """f_t(base_t + level) [rows, T, levels] (levels default: the candidates)."""
@@ -93,14 +95,15 @@ def relaxation(p: ReplenishmentProblem) -> Relaxation:
     cand = np.sort(np.maximum(cand, 0.0), axis=1)
     r = Relaxation(P, T, base, cand, np.repeat(np.arange(S), N), np.tile(np.arange(N), S),
                    np.repeat(p.holding_cost, N), np.repeat(p.backlog_cost, N), ss,
-                   float(p.safety_stock_penalty))
+                   float(p.safety_stock_penalty), options=order_options(p))
     if P * T * cand.shape[1] <= CACHE_ELEMENTS:
         r.cache = r.f(slice(None))
     return r
 
 
-def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
-    """Cheapest priced cost per unit arriving [S, N, T] and the item giving it [S, T]."""
+def _arrival_prices(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu):
+    """Cheapest priced cost per unit arriving [P, T] and the item giving it [P, T] (−1 =
+    none), over the order options the presolve keeps (``r.options``)."""
     S, N, T = p.shape
     I = len(p.item_sku)
     L = p.lead_time[p.item_supplier]
@@ -109,6 +112,23 @@ def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
         li = int(L[i])
         if li < T:
             price[i, li:] = (1 + nu) * p.item_unit_cost[i] + lam[p.item_supplier[i], :T - li]
+    opts = r.options if r.options is not None else order_options(p)
+    price = np.where(opts.by_arrival(), price, np.inf)
+    if not opts.receiving_binds:
+        best, item = _cheapest(p, price)
+        return (best[:, None, :] + mu[None, :, :]).reshape(r.P, T), item[r.sku]
+    # receiving capacity removes options at some nodes only: the cheapest item per node
+    best = np.empty((S, N, T))
+    item = np.empty((S, N, T), dtype=np.int64)
+    for n in range(N):
+        b_n, item[:, n, :] = _cheapest(p, np.where(opts.receiving_ok(n), price, np.inf))
+        best[:, n, :] = b_n + mu[n][None, :]
+    return best.reshape(r.P, T), item.reshape(r.P, T)
+
+
+def _cheapest(p: ReplenishmentProblem, price):
+    """Per [S, T]: the lowest of the items' prices [I, T] and the item giving it (−1)."""
+    S, T = len(p.sku_ids), price.shape[1]
     best = np.full((S, T), np.inf)
     np.minimum.at(best, p.item_sku, price)
     item = np.full((S, T), -1, dtype=np.int64)
@@ -116,15 +136,14 @@ def _arrival_prices(p: ReplenishmentProblem, lam, mu, nu):
     hit &= np.isfinite(price)
     for i in np.flatnonzero(hit.any(axis=1))[::-1]:      # lowest index wins ties
         item[p.item_sku[i], hit[i]] = i
-    return best[:, None, :] + mu[None, :, :], item
+    return best, item
 
 
 def solve_relaxed(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, *, need_plan=True):
     """Exact minimum of each subproblem (cheapest priced item per arrival period, MOQs and
-    fixed costs relaxed): (Σ values, arrivals [P, T] or None, item [S, T], values [P])."""
+    fixed costs relaxed): (Σ values, arrivals [P, T] or None, item [P, T], values [P])."""
     S, N, T = p.shape
-    price, item = _arrival_prices(p, lam, mu, nu)
-    price = price.reshape(r.P, T)
+    price, item = _arrival_prices(p, r, lam, mu, nu)
     values = np.empty(r.P)
     arrivals = np.empty((r.P, T), dtype=np.int64) if need_plan else None
     for rows in r.blocks(T * r.cand.shape[1]):
@@ -171,7 +190,7 @@ def _usage(p: ReplenishmentProblem, r: Relaxation, arrivals, item):
     U = len(p.supplier_ids)
     sup = np.zeros((U, T))
     recv = np.zeros((N, T))
-    it = item[r.sku]                                   # [P, T]
+    it = item                                          # [P, T]
     has = arrivals > 0
     pp, tt = np.nonzero(has)
     ii = it[pp, tt]
@@ -245,7 +264,7 @@ def lagrangian_bound(p: ReplenishmentProblem, *, upper: float, deadline: float,
             if since >= PATIENCE:
                 theta, since = theta / 2, 0
         if plan_eval is not None and (it == 1 or (plan_every and it % plan_every == 0)):
-            orders = repair_plan(p, r, arrivals, item)
+            orders = repair_plan(p, r, arrivals, item, per_pair=True)
             c = plan_eval(orders)
             if c < plan_value:
                 plan, plan_value = orders, c
@@ -270,7 +289,7 @@ def lagrangian_bound(p: ReplenishmentProblem, *, upper: float, deadline: float,
             break
     if plan_eval is not None and it > 1:
         _, arrivals, item, _ = solve_relaxed(p, r, *best_mult)
-        orders = repair_plan(p, r, arrivals, item)
+        orders = repair_plan(p, r, arrivals, item, per_pair=True)
         c = plan_eval(orders)
         if c < plan_value:
             plan, plan_value = orders, c
@@ -367,14 +386,17 @@ def _options(p: ReplenishmentProblem):
     return out
 
 
-def _option_prices(p: ReplenishmentProblem, opt, lam, mu, nu, share):
-    """Per option k: item [S], unit price [S, N, T] per arrival period (inf = unavailable),
-    setup [S, N, T] (the fixed-cost share of the order period)."""
+def _option_prices(p: ReplenishmentProblem, opt, lam, mu, nu, share,
+                   options: OrderOptions | None = None):
+    """Per option k: item [S], unit price [S, N, T] per arrival period (inf = unavailable,
+    also where the presolve removed the order option), setup [S, N, T] (the fixed-cost share
+    of the order period)."""
     S, N, T = p.shape
     if len(p.item_sku) == 0:   # no supplier items at all (e.g. no suppliers): nothing to order
         return [(opt[:, k], np.full((S, N, T), np.inf), np.zeros((S, N, T)))
                 for k in range(opt.shape[1])]
     a = np.arange(T)
+    options = options if options is not None else order_options(p)
     out = []
     for k in range(opt.shape[1]):
         i = opt[:, k]
@@ -382,16 +404,18 @@ def _option_prices(p: ReplenishmentProblem, opt, lam, mu, nu, share):
         L = p.lead_time[p.item_supplier[ii]]
         u = p.item_supplier[ii]
         t = a[None, :] - L[:, None]                                 # [S, T] order period
-        ok = (i[:, None] >= 0) & (t >= 0)
         tc = np.clip(t, 0, T - 1)
+        ok = (i[:, None] >= 0) & (t >= 0) & options.usable[ii[:, None], tc]      # [S, T]
+        recv = options.recv[None, :, :]                                            # [1, N, T]
+        ok = ok[:, None, :] & ((recv < 0) | (options.min_qty[ii][:, None, None] <= recv))
         price = (1 + nu) * p.item_unit_cost[ii][:, None] + lam[u[:, None], tc]
         price = price[:, None, :] + mu[None, :, :]
-        price = np.where(ok[:, None, :], price, np.inf)
+        price = np.where(ok, price, np.inf)
         if share is None:
             setup = np.zeros((S, N, T))
         else:
             setup = share[ii[:, None, None], np.arange(N)[None, :, None], tc[:, None, :]]
-            setup = np.where(ok[:, None, :], setup, 0.0)
+            setup = np.where(ok, setup, 0.0)
         out.append((i, price, setup))
     return out
 
@@ -463,7 +487,7 @@ def refine(p: ReplenishmentProblem, r: Relaxation, lam, mu, nu, share=None, *,
     Returns (L value, qty [P, T], item [P, T] or None, values [P])."""
     S, N, T = p.shape
     opt = _options(p)
-    priced = _option_prices(p, opt, lam, mu, nu, share)
+    priced = _option_prices(p, opt, lam, mu, nu, share, r.options)
     # candidate DP for every pair (MOQ relaxed): order ≥ one candidate step
     options = [(pr.reshape(r.P, T), st.reshape(r.P, T)) for _, pr, st in priced]
     values = np.empty(r.P)

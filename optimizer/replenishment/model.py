@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from .plan import Order
+from .presolve import order_options
 from .problem import ReplenishmentProblem
 
 MAX_MIP_VARIABLES = 2_000_000
@@ -142,6 +143,7 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
     budget_terms: list = []
     order_vars: list[tuple[int, int, int, int, pywraplp.Variable]] = []
     items_of = p.items_of_sku()
+    options = order_options(p)
     for s in range(S):
         cp = int(p.case_pack[s])
         h, b = float(p.holding_cost[s]), float(p.backlog_cost[s])
@@ -157,6 +159,8 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
                 unit = float(p.item_unit_cost[i])
                 min_k = p.item_min_qty(i) // cp
                 for t in range(0, T - L):
+                    if not options.ok(i, n, t):      # removed by the presolve
+                        continue
                     K = _big_m(p, i, n, t + L) if TIGHT_BIG_M else _big_m(p, i, n)
                     if K == 0:
                         continue
@@ -330,6 +334,10 @@ def _solve_highs(solver, order_vars, hint_vars, hint_vals, *, deadline, workers,
                       relative_gap=relative_gap, start=start)
     seconds = time.perf_counter() - t0
     bound = res.bound if res.bound is not None and math.isfinite(res.bound) else 0.0
+    if not arrays["integrality"].any() and res.optimal and math.isfinite(res.objective):
+        # no integer column (no order worth a variable): HiGHS solves an LP and leaves its
+        # MIP dual bound at 0; the LP optimum is the model's minimum, itself a proven bound
+        bound = res.objective
     if res.values is None:
         return MipResult(None, math.inf, max(0.0, bound), False, n_vars, n_rows,
                          build_seconds, seconds)

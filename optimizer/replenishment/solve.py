@@ -15,6 +15,7 @@ from .decompose import FULL_MIP_MAX_VARIABLES, LNS_ENGINE, improve_by_chunks
 from .lagrange import lagrangian_bound, relaxation, share_subgradient
 from .model import solve_mip
 from .plan import ReplenishmentPlan, inventory, plan_cost
+from .presolve import order_options
 from .problem import STRATEGIES, ReplenishmentProblem
 
 DEFAULT_WORKERS = 2
@@ -50,11 +51,13 @@ def _pair_costs(p: ReplenishmentProblem, orders) -> "np.ndarray":
 
 def nothing_to_order(p: ReplenishmentProblem) -> bool:
     """Whether no order can be placed at all: no SKUs, no supplier items (e.g. no suppliers),
-    or every item's lead time reaches past the horizon. The empty plan is then the only plan,
-    hence proven optimal; all demand not covered by stock and inbound is backlogged."""
+    or the presolve removes every order option (every lead time reaches past the horizon, or
+    the smallest legal order exceeds the supplier's or the node's capacity or the budget).
+    The empty plan is then the only plan, hence proven optimal; all demand not covered by
+    stock and inbound is backlogged."""
     if len(p.sku_ids) == 0 or len(p.item_sku) == 0:
         return True
-    return not bool((p.lead_time[p.item_supplier] <= p.periods - 1).any())
+    return not order_options(p).any()
 
 
 def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,

@@ -6,6 +6,12 @@ validates the query string and/or JSON body with those models (a failure is a
 ``body=``, serialises a returned model, and records all of it on the view.
 ``document(app)`` walks ``app.url_map``, so every route of the ``api``
 blueprint is described, with the permission ``@requires`` recorded.
+
+A view that reads a JSON body the decorator must not validate (a contract
+document, checked by its own parser with its own error paths) declares it with
+``own_body=("ComponentName", Model)``: described as the ``requestBody``, under
+that component name (its nested models as ``ComponentName.Nested``, so two
+contracts' ``NodeIn`` do not collide), and left to the view to parse.
 """
 
 from __future__ import annotations
@@ -38,7 +44,12 @@ class ErrorResponse(BaseModel):
 
 def spec(*, summary: str, response: type[BaseModel] | None = None,
          query: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
+         own_body: tuple[str, type[BaseModel]] | None = None,
          status: int = 200, tags: tuple[str, ...] = ()):
+    if body is not None and own_body is not None:
+        raise TypeError("a view's body is either validated here (body=) or by the view "
+                        "itself (own_body=), not both")
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
@@ -58,7 +69,8 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
             return result
 
         wrapper._openapi = {"summary": summary, "response": response, "query": query,
-                            "body": body, "status": status, "tags": tags,
+                            "body": body, "own_body": own_body, "status": status,
+                            "tags": tags,
                             "doc": (view.__doc__ or "").strip()}
         return wrapper
 
@@ -132,11 +144,19 @@ def _openapi_path(rule: str) -> tuple[str, list[dict]]:
     return _PARAM.sub(lambda m: "{" + m.group(2) + "}", rule), params
 
 
-def _schema(model: type[BaseModel], components: dict, mode: str) -> dict:
-    schema = model.model_json_schema(ref_template=REF, mode=mode)
-    components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
-    return {"$ref": REF.format(model=model.__name__)}
+def _schema(model: type[BaseModel], components: dict, mode: str,
+            name: str | None = None) -> dict:
+    """The model as a component; with ``name``, under that name and with its nested
+    models namespaced as ``name.Nested``."""
+    if name is None:
+        schema = model.model_json_schema(ref_template=REF, mode=mode)
+        components.update(schema.pop("$defs", {}))
+    else:
+        schema = model.model_json_schema(ref_template=REF.format(model=name + ".{model}"),
+                                         mode=mode)
+        components.update({f"{name}.{k}": v for k, v in schema.pop("$defs", {}).items()})
+    components[name or model.__name__] = schema
+    return {"$ref": REF.format(model=name or model.__name__)}
 
 
 def _error(description: str) -> dict:
@@ -166,6 +186,10 @@ def _operation(view, meta: dict, path_params: list[dict], components: dict) -> d
     if meta["body"] is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": _schema(meta["body"], components, "validation")}}}
+    elif meta.get("own_body") is not None:
+        name, model = meta["own_body"]
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": _schema(model, components, "validation", name)}}}
     ok = {"description": "OK"}
     if meta["response"] is not None:
         ok["content"] = {"application/json": {

@@ -12,6 +12,7 @@ from flask import request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.db import read_only, unit_of_work
+from optimizer.replenishment.problem import ProblemIn as ReplenishmentProblemIn
 from webapp.api import bp
 from webapp.api.auth import requires
 from webapp.api.openapi import spec
@@ -359,7 +360,8 @@ class ReplenishmentPlanOut(BaseModel):
 @bp.post("/replenishment/plan")
 @requires("purchasing:read")
 @spec(summary="Plan a replenishment problem (the replenishment contract); nothing is stored",
-      response=ReplenishmentPlanOut, tags=("purchasing",))
+      own_body=("ReplenishmentProblem", ReplenishmentProblemIn), response=ReplenishmentPlanOut,
+      tags=("purchasing",))
 def replenishment_plan():
     """The body is a replenishment-contract problem; bad input is a 422 naming the field,
     as is a `policy.time_limit_seconds` above STOCKROUTE_MAX_SOLVE_SECONDS (default 30)."""

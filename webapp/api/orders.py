@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.db import read_only, unit_of_work
 from ledger.errors import LedgerError
 from optimizer import routing
+from optimizer.routing.problem import ProblemIn as RoutingProblemIn
 from webapp.api import bp
 from webapp.api.auth import current_principal, requires
 from webapp.api.openapi import check_time_limit, spec
@@ -251,7 +252,7 @@ def reoptimize(body: ReoptimizeIn):
 @bp.post("/routing/plan")
 @requires("orders:read")
 @spec(summary="Plan a routing problem (the routing contract); nothing is reserved",
-      response=PlanOut, tags=("routing",))
+      own_body=("RoutingProblem", RoutingProblemIn), response=PlanOut, tags=("routing",))
 def routing_plan():
     """The body is a routing-contract problem; the answer its plan, with an
     explanation on every shipment and backorder. Bad input is a 422 naming
