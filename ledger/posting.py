@@ -30,7 +30,7 @@ from collections import ChainMap
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import Connection, Engine, and_, event, select, update
+from sqlalchemy import Connection, Engine, and_, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -217,10 +217,40 @@ def post(
         ids = _post_one_fused(conn, skus, nodes, movements[0], txn_id, when, actor)
     else:
         ids = _post_general(conn, skus, nodes, movements, txn_id, when, actor)
+    _check_inbound_keeps_transit(conn, skus, nodes, movements)
     result = PostingResult(txn_id, ids)
     if idempotency_key is not None:
         store_idempotent_response(conn, idempotency_key, idempotency_scope, result.to_dict())
     return result
+
+
+def _check_inbound_keeps_transit(conn, skus, nodes, movements) -> None:
+    """A node's ``inbound`` holds purchase-order units and units in transit to it by
+    transfer (``in_transit``, per route). Only a ``transfer_in`` naming its route may
+    take the latter, so any other movement out of ``inbound`` (a receipt or
+    cancellation of purchase-order units) must leave at least the units in transit.
+    Checked after the posting's updates, which hold the positions' row locks: a
+    transfer to the same position waits for them, so the sum read here is current.
+    Raises ``InsufficientStock`` (the caller rolls the posting back)."""
+    taken: dict[tuple[str, str], int] = {}
+    for m in movements:
+        if m.from_bucket == "inbound" and m.source_node is None:
+            taken[(m.sku, m.node)] = taken.get((m.sku, m.node), 0) + m.qty
+    if not taken:
+        return
+    shortages = []
+    for (sku, node), qty in sorted(taken.items()):
+        sku_id, node_id = skus[sku], nodes[node]
+        inbound = conn.execute(select(_positions.c.inbound).where(and_(
+            _positions.c.sku_id == sku_id, _positions.c.node_id == node_id))).scalar() or 0
+        in_transit = conn.execute(select(func.coalesce(func.sum(_transit.c.qty), 0)).where(
+            and_(_transit.c.sku_id == sku_id, _transit.c.to_node_id == node_id))).scalar()
+        if inbound < in_transit:
+            shortages.append({"sku": sku, "node": node, "bucket": "inbound",
+                              "have": max(0, inbound + qty - in_transit), "need": qty,
+                              "in_transit": int(in_transit)})
+    if shortages:
+        raise InsufficientStock(shortages)
 
 
 def _post_general(conn, skus, nodes, movements, txn_id, when, actor) -> tuple[int, ...]:

@@ -10,7 +10,7 @@ from ledger.access import create_token
 from ledger.audit import audit
 from ledger.db import read_only, unit_of_work
 from ledger.demo import build_demo_world, load_demo
-from ledger.errors import NotInTransit
+from ledger.errors import InsufficientStock, NotInTransit
 from ledger.movements import Movement
 from ledger.posting import post
 from tests.ledger.helpers import make_world
@@ -140,3 +140,28 @@ def test_the_audit_reports_in_transit_that_differs_from_the_journal(sessions):
         report = audit(s)
     assert [(d.sku, d.node, d.bucket, d.balance, d.journal) for d in report.differences] == [
         ("A", "N2", "in_transit", 1, 3)]
+
+
+@pytest.mark.parametrize("kind", ["receive", "po_cancelled"])
+def test_a_purchase_order_movement_cannot_take_units_in_transit(sessions, kind):
+    # N2's inbound: 4 units of a purchase order and 3 in transit from N1. A receipt or
+    # cancellation of purchase-order units (not a transfer_in) may take the 4, not 5.
+    make_world(sessions, nodes=("N1", "N2"), stock=10)
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("po_placed", "A", 4, "N2"),
+                 Movement("transfer_out", "A", 3, "N1", to_node="N2")])
+    with pytest.raises(InsufficientStock) as err:
+        with unit_of_work(sessions) as s:
+            post(s, [Movement(kind, "A", 5, "N2")])
+    (short,) = err.value.shortages
+    assert (short["bucket"], short["have"], short["need"], short["in_transit"]) == (
+        "inbound", 4, 5, 3)
+    with read_only(sessions) as s:
+        assert queries.balances(s, sku="A", node="N2")[0].inbound == 7   # nothing taken
+    with unit_of_work(sessions) as s:
+        post(s, [Movement(kind, "A", 4, "N2")])
+        post(s, [Movement("transfer_in", "A", 3, "N2", source_node="N1")])
+    with read_only(sessions) as s:
+        assert queries.balances(s, sku="A", node="N2")[0].inbound == 0
+        assert queries.in_transit(s, sku="A") == []
+        assert audit(s).clean
