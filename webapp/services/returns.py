@@ -3,6 +3,8 @@ and disposition (restock, scrap, quarantine)."""
 
 from __future__ import annotations
 
+import uuid
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +35,13 @@ def _view(r: Return) -> dict:
 
 
 def authorise(session: Session, data: ReturnIn, *, actor: str) -> dict:
-    order = session.scalar(select(Order).where(Order.code == data.order))
+    """Authorise ``data.qty`` units of a shipped line for return.
+
+    The order's row is locked first (as every lifecycle action does), so two
+    concurrent authorisations against the same line are decided one after the
+    other: the second sees the first's return and may only take what is left.
+    """
+    order = session.scalar(select(Order).where(Order.code == data.order).with_for_update())
     if order is None:
         raise NotFound(f"unknown order {data.order!r}", field="order")
     if data.line >= len(order.lines):
@@ -57,10 +65,15 @@ def authorise(session: Session, data: ReturnIn, *, actor: str) -> dict:
             raise LedgerError(f"unknown node {data.node!r}", field="node")
     else:
         node = session.get(Node, max(shipped, key=lambda r: r[1])[0])
-    count = session.scalar(select(func.count(Return.id))) or 0
-    ret = Return(code=f"RMA-{count + 1:06d}", order_line=line, node=node, qty=data.qty,
-                 reason=data.reason, status="authorised")
+    # The code comes from the row's own id, given by the database on insert, so
+    # concurrent authorisations never pick the same one (a count of the rows
+    # did, and the loser failed on the unique code). Ids only grow, so these
+    # codes never meet the older count-based ones, which are at most the ids.
+    ret = Return(code=f"RMA-pending-{uuid.uuid4().hex}", order_line=line, node=node,
+                 qty=data.qty, reason=data.reason, status="authorised")
     session.add(ret)
+    session.flush()
+    ret.code = f"RMA-{ret.id:06d}"
     session.flush()
     return _view(ret)
 
