@@ -15,6 +15,7 @@ from ledger.db import read_only, unit_of_work
 from optimizer.replenishment.problem import ProblemIn as ReplenishmentProblemIn
 from webapp.api import bp
 from webapp.api.auth import requires
+from webapp.api.keys import Work, idempotent
 from webapp.api.openapi import spec
 from webapp.api.params import NextBeforeId, PageQuery, next_before_id
 from webapp.limits import DB_INT_MAX
@@ -45,17 +46,30 @@ def _reroute(skus: list[str]) -> dict:
                                             sku_codes=sorted(set(skus)))
 
 
+def _reroute_into(field: str | None, skus: list[str]):
+    """An after-commit step: re-route backorders of ``skus``, its outcome under ``field``
+    of the answer (or nowhere)."""
+    def step(answer: dict) -> None:
+        outcome = _reroute(skus)
+        if field is not None:
+            answer[field] = outcome
+    return step
+
+
 # --------------------------------------------------------------------------- inventory
 
 @bp.post("/inventory/counts")
 @requires("inventory:write")
 @spec(summary="Record a cycle count: available is brought to the counted number",
       body=inv.CountIn, response=Result, tags=("inventory",))
-def post_count(body: inv.CountIn):
-    with unit_of_work(db.sessions) as session:
-        result = inv.cycle_count(session, body, actor=actor(), key=_key())
+@idempotent("inventory.counts")
+def post_count(body: inv.CountIn, work: Work):
+    """With an ``Idempotency-Key``, a retry with the same body gets the first answer
+    (its difference, movement and any discrepancy exception) and counts nothing again,
+    however the stock has moved since."""
+    result = inv.cycle_count(work.session, body, actor=actor())
     if result["difference"] > 0:
-        result["rerouted"] = _reroute([body.sku])
+        work.after_commit(_reroute_into("rerouted", [body.sku]))
     return Result.model_validate(result)
 
 
@@ -63,11 +77,11 @@ def post_count(body: inv.CountIn):
 @requires("inventory:write")
 @spec(summary="Put units on hold, or release them (release: true)", body=inv.HoldIn,
       response=Result, tags=("inventory",))
-def post_hold(body: inv.HoldIn):
-    with unit_of_work(db.sessions) as session:
-        result = inv.hold(session, body, actor=actor(), key=_key())
+@idempotent("inventory.holds")
+def post_hold(body: inv.HoldIn, work: Work):
+    result = inv.hold(work.session, body, actor=actor(), key=_key())
     if body.release:
-        result["rerouted"] = _reroute([body.sku])
+        work.after_commit(_reroute_into("rerouted", [body.sku]))
     return Result.model_validate(result)
 
 
@@ -75,19 +89,19 @@ def post_hold(body: inv.HoldIn):
 @requires("inventory:write")
 @spec(summary="Send units from one node to another (available → inbound there)",
       body=inv.TransferIn, response=Result, tags=("inventory",))
-def post_transfer(body: inv.TransferIn):
-    with unit_of_work(db.sessions) as session:
-        return Result.model_validate(inv.transfer(session, body, actor=actor(), key=_key()))
+@idempotent("inventory.transfers")
+def post_transfer(body: inv.TransferIn, work: Work):
+    return Result.model_validate(inv.transfer(work.session, body, actor=actor(), key=_key()))
 
 
 @bp.post("/inventory/transfers/receive")
 @requires("inventory:write")
 @spec(summary="Receive a transfer at its destination (inbound → available)",
       body=inv.TransferIn, response=Result, tags=("inventory",))
-def post_transfer_receipt(body: inv.TransferIn):
-    with unit_of_work(db.sessions) as session:
-        result = inv.receive_transfer(session, body, actor=actor(), key=_key())
-    result["rerouted"] = _reroute([body.sku])
+@idempotent("inventory.transfer_receipts")
+def post_transfer_receipt(body: inv.TransferIn, work: Work):
+    result = inv.receive_transfer(work.session, body, actor=actor(), key=_key())
+    work.after_commit(_reroute_into("rerouted", [body.sku]))
     return Result.model_validate(result)
 
 
@@ -158,29 +172,29 @@ def list_pos(query: PoQuery):
 @requires("purchasing:write")
 @spec(summary="Approve draft proposals in bulk: each is placed (po_placed), all or nothing",
       body=ApproveIn, response=PoList, tags=("purchasing",))
-def approve(body: ApproveIn):
-    with unit_of_work(db.sessions) as session:
-        return PoList(items=po_svc.approve(session, body.codes, actor=actor()))
+@idempotent("purchase_orders.approve")
+def approve(body: ApproveIn, work: Work):
+    return PoList(items=po_svc.approve(work.session, body.codes, actor=actor()))
 
 
 @bp.post("/purchase-orders/<code>/edit")
 @requires("purchasing:write")
 @spec(summary="Edit a draft proposal's quantities or date", body=EditIn, response=PoOut,
       tags=("purchasing",))
-def edit(code: str, body: EditIn):
-    with unit_of_work(db.sessions) as session:
-        return PoOut.model_validate(po_svc.edit_proposal(
-            session, code, body.lines, actor=actor(), expected_date=body.expected_date))
+@idempotent("purchase_orders.edit")
+def edit(code: str, body: EditIn, work: Work):
+    return PoOut.model_validate(po_svc.edit_proposal(
+        work.session, code, body.lines, actor=actor(), expected_date=body.expected_date))
 
 
 @bp.post("/purchase-orders/<code>/receipts")
 @requires("inventory:write")
 @spec(summary="Receive units against a purchase order (partial, over or short-closed)",
       body=po_svc.ReceiptIn, response=PoOut, tags=("purchasing",))
-def receive(code: str, body: po_svc.ReceiptIn):
-    with unit_of_work(db.sessions) as session:
-        view = po_svc.receive(session, code, body, actor=actor())
-    _reroute([l.sku for l in body.lines])
+@idempotent("purchase_orders.receipts")
+def receive(code: str, body: po_svc.ReceiptIn, work: Work):
+    view = po_svc.receive(work.session, code, body, actor=actor())
+    work.after_commit(_reroute_into(None, [line.sku for line in body.lines]))
     return PoOut.model_validate(view)
 
 
@@ -188,19 +202,19 @@ def receive(code: str, body: po_svc.ReceiptIn):
 @requires("purchasing:write")
 @spec(summary="Cancel a purchase order; its open quantity leaves inbound", response=PoOut,
       tags=("purchasing",))
-def cancel_po(code: str):
-    with unit_of_work(db.sessions) as session:
-        return PoOut.model_validate(po_svc.cancel(session, code, actor=actor()))
+@idempotent("purchase_orders.cancel")
+def cancel_po(code: str, work: Work):
+    return PoOut.model_validate(po_svc.cancel(work.session, code, actor=actor()))
 
 
 @bp.post("/purchase-orders/<code>/expedite")
 @requires("purchasing:write")
 @spec(summary="Record an earlier expected date agreed with the supplier", body=ExpediteIn,
       response=PoOut, tags=("purchasing",))
-def expedite(code: str, body: ExpediteIn):
-    with unit_of_work(db.sessions) as session:
-        return PoOut.model_validate(po_svc.expedite(session, code, body.expected_date,
-                                                    actor=actor()))
+@idempotent("purchase_orders.expedite")
+def expedite(code: str, body: ExpediteIn, work: Work):
+    return PoOut.model_validate(po_svc.expedite(work.session, code, body.expected_date,
+                                                actor=actor()))
 
 
 # --------------------------------------------------------------------------- returns
@@ -227,29 +241,29 @@ class DispositionIn(BaseModel):
 @requires("orders:write")
 @spec(summary="Authorise a return (RMA) against a shipped order line", body=ret_svc.ReturnIn,
       response=ReturnOut, status=201, tags=("returns",))
-def authorise_return(body: ret_svc.ReturnIn):
-    with unit_of_work(db.sessions) as session:
-        return ReturnOut.model_validate(ret_svc.authorise(session, body, actor=actor()))
+@idempotent("returns", status=201)
+def authorise_return(body: ret_svc.ReturnIn, work: Work):
+    return ReturnOut.model_validate(ret_svc.authorise(work.session, body, actor=actor()))
 
 
 @bp.post("/returns/<code>/receive")
 @requires("inventory:write")
 @spec(summary="Receive a returned parcel into inspection", response=ReturnOut,
       tags=("returns",))
-def receive_return(code: str):
-    with unit_of_work(db.sessions) as session:
-        return ReturnOut.model_validate(ret_svc.receive(session, code, actor=actor()))
+@idempotent("returns.receive")
+def receive_return(code: str, work: Work):
+    return ReturnOut.model_validate(ret_svc.receive(work.session, code, actor=actor()))
 
 
 @bp.post("/returns/<code>/disposition")
 @requires("inventory:write")
 @spec(summary="Restock, scrap or quarantine a received return", body=DispositionIn,
       response=ReturnOut, tags=("returns",))
-def disposition(code: str, body: DispositionIn):
-    with unit_of_work(db.sessions) as session:
-        view = ret_svc.disposition(session, code, body.action, actor=actor())
+@idempotent("returns.disposition")
+def disposition(code: str, body: DispositionIn, work: Work):
+    view = ret_svc.disposition(work.session, code, body.action, actor=actor())
     if body.action == "restock":
-        _reroute([view["sku"]])
+        work.after_commit(_reroute_into(None, [view["sku"]]))
     return ReturnOut.model_validate(view)
 
 
@@ -303,45 +317,46 @@ def list_exceptions(query: ExceptionQuery):
 @bp.post("/exceptions/<int:exception_id>/acknowledge")
 @requires("exceptions:write")
 @spec(summary="Acknowledge an exception", response=ExceptionOut, tags=("exceptions",))
-def acknowledge(exception_id: int):
-    with unit_of_work(db.sessions) as session:
-        return ExceptionOut.model_validate(exc_svc.acknowledge(session, exception_id,
-                                                               actor=actor()))
+@idempotent("exceptions.acknowledge")
+def acknowledge(exception_id: int, work: Work):
+    return ExceptionOut.model_validate(exc_svc.acknowledge(work.session, exception_id,
+                                                           actor=actor()))
 
 
 @bp.post("/exceptions/<int:exception_id>/snooze")
 @requires("exceptions:write")
 @spec(summary="Snooze an exception until an instant (with a UTC offset)", body=SnoozeIn,
       response=ExceptionOut, tags=("exceptions",))
-def snooze(exception_id: int, body: SnoozeIn):
-    with unit_of_work(db.sessions) as session:
-        return ExceptionOut.model_validate(exc_svc.snooze(session, exception_id,
-                                                          until=body.until, actor=actor()))
+@idempotent("exceptions.snooze")
+def snooze(exception_id: int, body: SnoozeIn, work: Work):
+    return ExceptionOut.model_validate(exc_svc.snooze(work.session, exception_id,
+                                                      until=body.until, actor=actor()))
 
 
 @bp.post("/exceptions/<int:exception_id>/resolve")
 @requires("exceptions:write")
 @spec(summary="Resolve an exception with a note", body=ResolveIn, response=ExceptionOut,
       tags=("exceptions",))
-def resolve(exception_id: int, body: ResolveIn):
-    with unit_of_work(db.sessions) as session:
-        return ExceptionOut.model_validate(exc_svc.resolve(session, exception_id,
-                                                           actor=actor(), note=body.note))
+@idempotent("exceptions.resolve")
+def resolve(exception_id: int, body: ResolveIn, work: Work):
+    return ExceptionOut.model_validate(exc_svc.resolve(work.session, exception_id,
+                                                       actor=actor(), note=body.note))
 
 
 @bp.post("/exceptions/<int:exception_id>/reroute")
 @requires("orders:write")
 @spec(summary="Act on a backorder exception: route its order's waiting lines again",
       response=OrderOut, tags=("exceptions",))
-def reroute_from_exception(exception_id: int):
-    with unit_of_work(db.sessions) as session:
-        e = exc_svc.view(exc_svc._get(session, exception_id))
-        if not e["order"]:
-            from ledger.errors import LedgerError
-            raise LedgerError("this exception concerns no order", field="id")
-        order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
-                                     order_codes=[e["order"]])
-        return OrderOut.model_validate(order_svc.order_view(session, e["order"]))
+@idempotent("exceptions.reroute")
+def reroute_from_exception(exception_id: int, work: Work):
+    session = work.session
+    e = exc_svc.view(exc_svc._get(session, exception_id))
+    if not e["order"]:
+        from ledger.errors import LedgerError
+        raise LedgerError("this exception concerns no order", field="id")
+    order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
+                                 order_codes=[e["order"]])
+    return OrderOut.model_validate(order_svc.order_view(session, e["order"]))
 
 
 # --------------------------------------------------------------------------- replenishment

@@ -3,18 +3,17 @@ re-optimisation, and the routing contract as a pure planning endpoint."""
 
 from __future__ import annotations
 
-from flask import Response, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.db import read_only, unit_of_work
+from ledger.db import read_only
 from ledger.errors import LedgerError
 from optimizer import routing
 from optimizer.routing.problem import ProblemIn as RoutingProblemIn
 from webapp.api import bp
 from webapp.api.auth import current_principal, requires
+from webapp.api.keys import Work, idempotent
 from webapp.api.openapi import check_time_limit, spec
 from webapp.extensions import db
-from webapp.services import idempotency
 from webapp.services import orders as svc
 from webapp.services.routing_engine import route_problem
 
@@ -147,32 +146,21 @@ def _out(view: dict) -> OrderOut:
     return OrderOut.model_validate(view)
 
 
+def _order_body(kwargs: dict) -> dict:
+    # The body alone, as keys of POST /orders were always checked against.
+    return kwargs["body"].model_dump(mode="json")
+
+
 @bp.post("/orders")
 @requires("orders:write")
 @spec(summary="Submit an order: routed on current ATP and reserved in one transaction",
       body=svc.OrderIn, response=OrderOut, status=201, tags=("orders",))
-def post_order(body: svc.OrderIn):
+@idempotent("orders", status=201, payload=_order_body)
+def post_order(body: svc.OrderIn, work: Work):
     """Send an ``Idempotency-Key`` header: a retry returns the first answer, the
     same key with a different body is refused (409, `idempotency_conflict`), and
     a request still in flight with that key gets 409 (`idempotency_in_progress`)."""
-    key = request.headers.get("Idempotency-Key")
-    payload = body.model_dump(mode="json")
-    if key:
-        first = idempotency.claim(db.sessions, key, "orders", payload)
-        if first is not None:
-            return first, 201
-    try:
-        with unit_of_work(db.sessions) as session:
-            view = _out(svc.submit_order(session, body, router=route_problem, actor=actor()))
-            # Serialised once: the same text is stored for retries and sent.
-            answer = view.model_dump_json(by_alias=True)
-            if key:
-                idempotency.complete(session, key, "orders", answer)
-    except BaseException:
-        if key:
-            idempotency.abandon(db.sessions, key, "orders")
-        raise
-    return Response(answer, status=201, mimetype="application/json")
+    return _out(svc.submit_order(work.session, body, router=route_problem, actor=actor()))
 
 
 @bp.get("/orders/<order_id>")
@@ -184,68 +172,72 @@ def get_order(order_id: str):
         return _out(svc.order_view(session, order_id))
 
 
-def _transition(order_id: str, fn, **kwargs) -> OrderOut:
-    with unit_of_work(db.sessions) as session:
-        return _out(fn(session, order_id, actor=actor(), **kwargs))
+def _transition(work: Work, order_id: str, fn, **kwargs) -> OrderOut:
+    return _out(fn(work.session, order_id, actor=actor(), **kwargs))
 
 
 @bp.post("/orders/<order_id>/release")
 @requires("orders:write")
 @spec(summary="Release an order's planned shipments to their nodes", response=OrderOut,
       tags=("orders",))
-def release(order_id: str):
-    return _transition(order_id, svc.release_order)
+@idempotent("orders.release")
+def release(order_id: str, work: Work):
+    return _transition(work, order_id, svc.release_order)
 
 
 @bp.post("/orders/<order_id>/cancel")
 @requires("orders:write")
 @spec(summary="Cancel an order that has not shipped; reservations are released",
       body=ReasonIn, response=OrderOut, tags=("orders",))
-def cancel(order_id: str, body: ReasonIn):
-    return _transition(order_id, svc.cancel_order, reason=body.reason)
+@idempotent("orders.cancel")
+def cancel(order_id: str, body: ReasonIn, work: Work):
+    return _transition(work, order_id, svc.cancel_order, reason=body.reason)
 
 
 @bp.post("/orders/<order_id>/hold")
 @requires("orders:write")
 @spec(summary="Put an order on hold", body=ReasonIn, response=OrderOut, tags=("orders",))
-def hold(order_id: str, body: ReasonIn):
-    return _transition(order_id, svc.hold_order, reason=body.reason)
+@idempotent("orders.hold")
+def hold(order_id: str, body: ReasonIn, work: Work):
+    return _transition(work, order_id, svc.hold_order, reason=body.reason)
 
 
 @bp.post("/orders/<order_id>/unhold")
 @requires("orders:write")
 @spec(summary="Lift an order's hold", response=OrderOut, tags=("orders",))
-def unhold(order_id: str):
-    return _transition(order_id, svc.unhold_order)
+@idempotent("orders.unhold")
+def unhold(order_id: str, work: Work):
+    return _transition(work, order_id, svc.unhold_order)
 
 
 @bp.post("/orders/<order_id>/deliver")
 @requires("orders:write")
 @spec(summary="Record delivery of a shipped order", response=OrderOut, tags=("orders",))
-def deliver(order_id: str):
-    return _transition(order_id, svc.deliver_order)
+@idempotent("orders.deliver")
+def deliver(order_id: str, work: Work):
+    return _transition(work, order_id, svc.deliver_order)
 
 
 @bp.post("/orders/<order_id>/shipments/<int:shipment_id>/ship")
 @requires("orders:write")
 @spec(summary="Ship one shipment (reserved stock leaves to the customer)", body=ShipIn,
       response=OrderOut, tags=("orders",))
-def ship(order_id: str, shipment_id: int, body: ShipIn):
-    with unit_of_work(db.sessions) as session:
-        return _out(svc.ship_shipment(session, order_id, shipment_id, actor=actor(),
-                                      carrier=body.carrier, tracking=body.tracking))
+@idempotent("orders.ship")
+def ship(order_id: str, shipment_id: int, body: ShipIn, work: Work):
+    return _out(svc.ship_shipment(work.session, order_id, shipment_id, actor=actor(),
+                                  carrier=body.carrier, tracking=body.tracking))
 
 
 @bp.post("/routing/reoptimize")
 @requires("orders:write")
 @spec(summary="Re-plan all open, unreleased orders and backorders together",
       body=ReoptimizeIn, response=ReoptimizeOut, tags=("routing",))
-def reoptimize(body: ReoptimizeIn):
+@idempotent("routing.reoptimize", commit=lambda kwargs: not kwargs["body"].dry_run)
+def reoptimize(body: ReoptimizeIn, work: Work):
     check_time_limit(body.time_limit_seconds, "time_limit_seconds")
     settings = svc.RoutingSettings(time_limit_s=body.time_limit_seconds)
-    with unit_of_work(db.sessions, commit=not body.dry_run) as session:
-        result = svc.reoptimize(session, router=route_problem, actor=actor(),
-                                dry_run=body.dry_run, settings=settings)
+    result = svc.reoptimize(work.session, router=route_problem, actor=actor(),
+                            dry_run=body.dry_run, settings=settings)
     return ReoptimizeOut.model_validate(result)
 
 
