@@ -229,7 +229,46 @@ def test_a_repeated_return_authorisation_makes_one_rma(client, sessions):
     assert balance(sessions).available == 3 + 1  # one unit back, once
 
 
-# --------------------------------------------------------------------------- ledger postings
+# --------------------------------------------------------------------------- cycle counts
+
+def test_a_count_retry_replays_the_first_answer_whatever_happened_since(client, sessions):
+    body = {"sku": "A", "node": "N1", "counted": 10}
+    first = client.post("/api/v1/inventory/counts", json=body, headers=client.key("cnt-1"))
+    assert first.status_code == 200, first.get_json()
+    answer = first.get_json()
+    assert answer["difference"] == 5 and answer["movement"]["kind"] == "count_gain"
+    assert answer["exception"]["kind"] == "count_discrepancy"
+
+    again = client.post("/api/v1/inventory/counts", json=body, headers=client.key("cnt-1"))
+    assert again.status_code == 200 and again.get_json() == answer
+
+    # an order now reserves a unit: the retry is still the same request
+    client.post("/api/v1/orders", json={**ORDER, "lines": [{"sku": "A", "qty": 1}]},
+                headers=client.h)
+    later = client.post("/api/v1/inventory/counts", json=body, headers=client.key("cnt-1"))
+    assert later.status_code == 200 and later.get_json() == answer
+
+    # another body that would post the very same movement (a gain of 5) is another request
+    conflict(client.post("/api/v1/inventory/counts", json={**body, "counted": 9},
+                         headers=client.key("cnt-1")))
+
+    assert balance(sessions).available == 10 - 1  # counted once
+    assert count_rows(sessions, ExceptionItem, ExceptionItem.kind == "count_discrepancy") == 1
+
+
+def test_a_count_that_fills_a_backorder_replays_what_it_rerouted(client, sessions):
+    waiting = client.post("/api/v1/orders", json={"id": "SO-9", "region": "NE",
+                                                  "lines": [{"sku": "B", "qty": 8}]},
+                          headers=client.h).get_json()
+    assert waiting["status"] == "backordered"
+    body = {"sku": "B", "node": "N1", "counted": 20}
+    first = client.post("/api/v1/inventory/counts", json=body, headers=client.key("cnt-2"))
+    assert first.get_json()["rerouted"]["units_filled"] == 3
+    again = client.post("/api/v1/inventory/counts", json=body, headers=client.key("cnt-2"))
+    assert again.get_json() == first.get_json()
+    b = balance(sessions, "B")
+    assert (b.available, b.reserved) == (20 - 3, 8)  # counted once, 3 given to SO-9
+
 
 def test_other_ledger_postings_replay_their_answer(client, sessions):
     hold = {"sku": "A", "node": "N1", "qty": 2, "reason": "damaged"}

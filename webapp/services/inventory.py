@@ -38,8 +38,15 @@ class TransferIn(BaseModel):
     qty: int = Field(gt=0, le=10**9)
 
 
-def cycle_count(session: Session, data: CountIn, *, actor: str, key: str | None = None) -> dict:
-    """Bring ``available`` to the counted number with a count gain or loss."""
+def cycle_count(session: Session, data: CountIn, *, actor: str) -> dict:
+    """Bring ``available`` to the counted number with a count gain or loss.
+
+    The answer names the ``count_discrepancy`` exception a large difference
+    raises (``exception``, else null). A count is not a plain posting: what it
+    posts depends on the stock when it runs, so its idempotency key is checked
+    against the request, not the movement (``webapp.api.keys``), and it takes
+    no ledger-posting key.
+    """
     conn = session.connection()
     skus, _nodes = CodeCache.for_connection(conn).resolve(conn, {data.sku}, {data.node})
     lock_positions(session, [skus[data.sku]])
@@ -47,19 +54,23 @@ def cycle_count(session: Session, data: CountIn, *, actor: str, key: str | None 
     before = rows[0].available if rows else 0
     diff = data.counted - before
     result = {"sku": data.sku, "node": data.node, "before": before, "counted": data.counted,
-              "difference": diff, "movement": None}
+              "difference": diff, "movement": None, "exception": None}
     if diff == 0:
         return result
     kind = "count_gain" if diff > 0 else "count_loss"
     posting = post(session, [Movement(kind, data.sku, abs(diff), data.node, doc_type="count")],
-                   actor=actor, idempotency_key=key)
+                   actor=actor)
     result["movement"] = {"kind": kind, "qty": abs(diff), **posting.to_dict()}
     if before and abs(diff) * 100 > COUNT_DISCREPANCY_PCT * before or (not before and diff):
-        session.add(ExceptionItem(
+        item = ExceptionItem(
             kind="count_discrepancy", severity="warning", sku_code=data.sku, node_code=data.node,
             message=f"count of {data.sku} at {data.node}: {data.counted} found, "
                     f"{before} expected ({diff:+d})",
-            details={"before": before, "counted": data.counted}))
+            details={"before": before, "counted": data.counted})
+        session.add(item)
+        session.flush()
+        result["exception"] = {"id": item.id, "kind": item.kind, "severity": item.severity,
+                               "message": item.message}
     return result
 
 
