@@ -285,3 +285,12 @@ def test_other_ledger_postings_replay_their_answer(client, sessions):
     b = balance(sessions)
     assert (b.available, b.hold) == (2, 2)
     assert balance(sessions, "A", "N2").available == 1
+
+
+def test_the_openapi_document_names_the_header_where_it_is_honoured(client):
+    doc = client.get("/api/openapi.json").get_json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            header = [p for p in op["parameters"] if p["in"] == "header"]
+            honoured = method == "post" and path not in READ_ONLY_POSTS
+            assert bool(header) == honoured, (method, path)

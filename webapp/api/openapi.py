@@ -25,6 +25,7 @@ from flask import (
 from pydantic import BaseModel, Field
 
 from webapp.api.auth import PUBLIC, permission_of, public
+from webapp.api.keys import idempotency_scope
 from webapp.errors import ApiError
 from webapp.limits import DB_INT_MAX, ROW_ID_MAX, in_db_int_range
 
@@ -174,6 +175,15 @@ def _operation(view, meta: dict, path_params: list[dict], components: dict) -> d
         op["description"] = meta["doc"]
     if meta["tags"]:
         op["tags"] = list(meta["tags"])
+    if idempotency_scope(view) is not None:
+        op["parameters"].append({
+            "name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "a retry with the same key and request gets the first answer and "
+                           "applies nothing; another request with the key, or one while the "
+                           "first still runs, is 409"})
+        op["responses"]["409"] = _error("a conflict; among them idempotency_conflict and "
+                                        "idempotency_in_progress")
     if meta["query"] is not None:
         schema = meta["query"].model_json_schema(ref_template=REF, mode="validation")
         components.update(schema.pop("$defs", {}))
