@@ -676,33 +676,67 @@ def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str)
         e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
 
 
+def lock_orders(session: Session, chosen, statuses: tuple[str, ...], *options) -> list[Order]:
+    """Lock the orders whose ids ``chosen`` (a subquery) selects and that are
+    still in one of ``statuses``, in id order, and load them as they are now.
+
+    The first step of every path that changes several orders (the global lock
+    order: order rows by id, then stock positions by (sku id, node id)). On
+    PostgreSQL ``SELECT … ORDER BY id FOR UPDATE`` waits for an order another
+    transaction holds (a cancel, a shipment, another refill) and then checks
+    the status again on the row as that transaction left it; SQLite's
+    ``BEGIN IMMEDIATE`` already holds the database's write lock. Whatever was
+    read before the lock is not trusted: the rows, and their lines and
+    shipments (loaded afterwards), are read again.
+    """
+    return list(session.scalars(
+        select(Order).where(Order.id.in_(chosen), Order.status.in_(statuses))
+        .order_by(Order.id).with_for_update(of=Order).options(*options)
+        .execution_options(populate_existing=True)))
+
+
+def _priority_key(order: Order):
+    return (-order.priority, order.created_at, order.id)
+
+
 def reroute_backorders(session: Session, *, router: Router, actor: str,
                        sku_codes: list[str] | None = None, order_codes: list[str] | None = None,
                        limit: int = 500,
                        settings: RoutingSettings = RoutingSettings()) -> dict:
     """Route waiting lines again (after a receipt, restock or count gain), in
-    priority then age order; the oldest, most urgent orders get the stock first."""
-    stmt = (select(Order).join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.status == "backordered", OrderLine.qty_backordered > 0)
-            .order_by(Order.priority.desc(), Order.created_at, Order.id)
-            .distinct().limit(max(1, min(limit, 5000))))
+    priority then age order; the oldest, most urgent orders get the stock first.
+
+    Concurrent refills, cancels and shipments are safe: the waiting orders are
+    locked first (``lock_orders``: id order, state read again after the lock,
+    so an order cancelled or filled meanwhile is skipped and a line is never
+    reserved twice), then every position of their SKUs (canonical order), and
+    only then routed.
+    """
+    waiting = select(OrderLine.order_id).where(OrderLine.qty_backordered > 0)
     if sku_codes:
-        stmt = stmt.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+        waiting = waiting.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+    chosen = select(Order.id).where(Order.status == "backordered", Order.id.in_(waiting))
     if order_codes:
-        stmt = stmt.where(Order.code.in_(order_codes))
-    orders = list(session.scalars(stmt))
-    if not orders:
-        return {"orders": 0, "units_filled": 0}
-    jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered])
+        chosen = chosen.where(Order.code.in_(order_codes))
+    chosen = (chosen.order_by(Order.priority.desc(), Order.created_at, Order.id)
+              .limit(max(1, min(limit, 5000))))
+    orders = sorted(lock_orders(session, chosen, ("backordered",)), key=_priority_key)
+    jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered > 0])
             for o in orders]
+    jobs = [job for job in jobs if job.lines]  # nothing left waiting: another refill filled it
+    if not jobs:
+        return {"orders": 0, "units_filled": 0}
+    # Orders are locked; now the stock, all of it at once in canonical order, so
+    # that routing the orders one by one never takes positions out of order.
+    lock_positions(session, sorted({l.sku_id for job in jobs for l, _ in job.lines}))
     # One order at a time, in priority then age order, so that stock arriving
     # goes to the most urgent, oldest waiting lines first (a batch solve would
     # be indifferent between orders with equal penalties).
     filled = 0
     for job in jobs:
-        waiting = sum(q for _, q in job.lines)
+        waiting_units = sum(q for _, q in job.lines)
         plan = route_and_reserve(session, [job], router, settings, actor)
-        filled += waiting - sum(b["qty"] for b in plan["backorders"])
+        filled += waiting_units - sum(b["qty"] for b in plan["backorders"])
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
     return {"orders": len(jobs), "units_filled": filled}
@@ -720,13 +754,18 @@ def reoptimize(session: Session, *, router: Router, actor: str, dry_run: bool = 
     result atomically: planned reservations are released and re-reserved by the
     batch plan. Returns a diff. With ``dry_run`` the caller rolls back (nothing
     is applied); the diff is the same."""
-    orders = list(session.scalars(
-        select(Order).where(Order.status.in_(("routed", "backordered")))
-        .order_by(Order.priority.desc(), Order.created_at, Order.id)
-        .limit(max(1, min(limit, MAX_REOPTIMIZE_ORDERS)))
-        .options(selectinload(Order.lines).selectinload(OrderLine.sku),
-                 selectinload(Order.shipments).selectinload(Shipment.lines),
-                 selectinload(Order.shipments).selectinload(Shipment.node))))
+    # Locks in the global order: the orders first (id order, re-read after
+    # the lock), then the stock positions of their SKUs; a cancel or shipment
+    # of one of them waits for the batch, or the batch for it, never both.
+    statuses = ("routed", "backordered")
+    chosen = (select(Order.id).where(Order.status.in_(statuses))
+              .order_by(Order.priority.desc(), Order.created_at, Order.id)
+              .limit(max(1, min(limit, MAX_REOPTIMIZE_ORDERS))))
+    orders = sorted(lock_orders(
+        session, chosen, statuses,
+        selectinload(Order.lines).selectinload(OrderLine.sku),
+        selectinload(Order.shipments).selectinload(Shipment.lines),
+        selectinload(Order.shipments).selectinload(Shipment.node)), key=_priority_key)
     # Only orders whose every shipment is still planned may move.
     movable = [o for o in orders
                if all(s.status in ("planned", "cancelled") for s in o.shipments)]
