@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import threading
 
+from sqlalchemy import select
+
 from ledger.audit import audit
 from ledger.db import read_only, unit_of_work
+from ledger.models import ExceptionItem
 from ledger.movements import Movement
 from ledger.posting import post
 from tests.webapp.test_orders_service import bucket, submit, world
@@ -194,3 +197,79 @@ def test_a_shipment_during_a_refill_of_the_same_order_does_not_deadlock(sessions
     assert [s["status"] for s in view["shipments"]] == ["shipped", "planned"]
     assert bucket(sessions, "A", "N2", "reserved") == 1
     assert_audit_clean(sessions)
+
+
+# --------------------------------------------------------------------------- defect 3
+
+def test_a_refill_that_fails_leaves_the_committed_posting_answered_and_queued(
+        sessions, database_url, monkeypatch):
+    from ledger.access import create_token
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    world(sessions, {})
+    assert submit(sessions, "SO-1", [("A", 1)])["status"] == "backordered"
+    with unit_of_work(sessions) as s:
+        _, token = create_token(s, "wh", "inventory:write,exceptions:read,orders:write")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the router fell over")
+
+    monkeypatch.setattr(svc, "reroute_backorders", broken)
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    try:
+        client = app.test_client()
+        r = client.post("/api/v1/inventory/counts", json={"sku": "A", "node": "N1", "counted": 3},
+                        headers=headers)
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        assert body["difference"] == 3
+        assert body["rerouted"] == {"orders": 0, "units_filled": 0, "deferred": True}
+        # The same count again changes nothing more (a count sets, it does not add).
+        r = client.post("/api/v1/inventory/counts", json={"sku": "A", "node": "N1", "counted": 3},
+                        headers=headers)
+        assert r.status_code == 200 and r.get_json()["difference"] == 0
+        r = client.get("/api/v1/exceptions?kind=refill_failed", headers=headers)
+        assert r.status_code == 200
+        items = r.get_json()["items"]
+        assert len(items) == 1 and items[0]["status"] == "open" and items[0]["sku"] == "A"
+        assert bucket(sessions, "A", "N1", "available") == 3
+        assert order(sessions, "SO-1")["status"] == "backordered"
+        monkeypatch.undo()
+        # The order's backorder exception offers the reroute; it works now.
+        backorder = next(e for e in order(sessions, "SO-1")["exceptions"]
+                         if e["kind"] == "backorder")
+        r = client.post(f"/api/v1/exceptions/{backorder['id']}/reroute", headers=headers)
+        assert r.status_code == 200, r.get_json()
+        assert r.get_json()["status"] == "routed"
+    finally:
+        app.extensions["stockroute.db"]["engine"].dispose()
+    assert bucket(sessions, "A", "N1", "reserved") == 1
+    assert_audit_clean(sessions)
+
+
+def test_a_refill_retries_a_deadlock_then_succeeds(sessions, monkeypatch):
+    """A refill runs in its own transaction and reads everything again, so a
+    deadlock victim is simply run again."""
+    import psycopg.errors
+    from sqlalchemy.exc import OperationalError
+
+    world(sessions, {})
+    assert submit(sessions, "SO-1", [("A", 1)])["status"] == "backordered"
+    count_gain(sessions, "A", 1, "N1")
+    real, calls = svc.reroute_backorders, []
+
+    def flaky(session, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE …", {}, psycopg.errors.DeadlockDetected())
+        return real(session, **kwargs)
+
+    monkeypatch.setattr(svc, "reroute_backorders", flaky)
+    assert svc.refill_after_arrival(sessions, ["A"], router=route_problem) == {
+        "orders": 1, "units_filled": 1}
+    assert len(calls) == 2
+    with read_only(sessions) as s:
+        assert not [e for e in s.scalars(select(ExceptionItem))
+                    if e.kind == "refill_failed"]

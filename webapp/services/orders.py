@@ -12,6 +12,7 @@ elsewhere or backordered — never an error.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -20,6 +21,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.db import unit_of_work
 from ledger.errors import InsufficientStock, LedgerError, NotFound, UnknownSku
 from ledger.models import (
     ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
@@ -34,6 +36,7 @@ from webapp.services.routing_input import build_problem, master_data, order_docu
 MAX_LINES_PER_ORDER = contract.MAX_LINES_PER_ORDER  # the router refuses more
 MAX_QTY_PER_LINE = 1_000_000
 Router = Callable[[dict], dict]  # routing-contract problem JSON -> plan JSON
+log = logging.getLogger("stockroute.orders")
 
 
 class OrderLineIn(contract.LineIn):
@@ -740,6 +743,65 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
     return {"orders": len(jobs), "units_filled": filled}
+
+
+_TRANSIENT = ("40P01", "40001")  # deadlock detected, serialization failure
+REFILL_ATTEMPTS = 3
+
+
+def _transient(err: BaseException) -> bool:
+    orig = getattr(err, "orig", None)
+    return getattr(orig, "sqlstate", None) in _TRANSIENT
+
+
+def refill_after_arrival(sessions, skus: list[str], *, router: Router,
+                         actor: str = "system") -> dict:
+    """Give stock that has just arrived (its posting already committed) to
+    waiting backorders of these SKUs, in a transaction of its own.
+
+    A failure here must not fail the request whose stock change is already
+    applied (a client retrying it without a key would apply it again): the
+    refill is retried on a deadlock or serialization failure (it reads
+    everything again, so a re-run is safe), and if it still fails the error is
+    logged, a ``refill_failed`` exception is raised for the SKUs, and the
+    answer says ``deferred``. The next arrival of the SKU, the exception's
+    reroute action or a re-optimisation routes the orders then.
+    """
+    skus = sorted(set(skus))
+    for attempt in range(REFILL_ATTEMPTS):
+        try:
+            with unit_of_work(sessions) as session:
+                return reroute_backorders(session, router=router, actor=actor, sku_codes=skus)
+        except Exception as err:  # noqa: BLE001 - the posting stands whatever happens here
+            if _transient(err) and attempt + 1 < REFILL_ATTEMPTS:
+                continue
+            log.exception("backorder refill after stock arrival failed (skus %s)", skus)
+            _record_refill_failure(sessions, skus, err)
+            return {"orders": 0, "units_filled": 0, "deferred": True}
+    raise AssertionError("unreachable")
+
+
+def _record_refill_failure(sessions, skus: list[str], err: BaseException) -> None:
+    try:
+        with unit_of_work(sessions) as session:
+            for sku in skus:
+                details = {"error": type(err).__name__}
+                dedupe = f"refill_failed:{sku}"
+                existing = session.scalar(
+                    select(ExceptionItem).where(ExceptionItem.dedupe_key == dedupe))
+                if existing is not None:
+                    existing.details = details
+                    if existing.status == "resolved":
+                        existing.status = "open"
+                    continue
+                session.add(ExceptionItem(
+                    kind="refill_failed", severity="warning", sku_code=sku, details=details,
+                    message=(f"stock of {sku} arrived but waiting backorders could not be "
+                             f"re-routed ({type(err).__name__}); the next arrival or a "
+                             f"re-optimisation will try again"),
+                    dedupe_key=dedupe))
+    except Exception:  # noqa: BLE001 - best effort; the error is logged above
+        log.exception("could not record the failed refill (skus %s)", skus)
 
 
 # --------------------------------------------------------------------------- batch
