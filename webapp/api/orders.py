@@ -199,7 +199,7 @@ def release(order_id: str):
 
 @bp.post("/orders/<order_id>/cancel")
 @requires("orders:write")
-@spec(summary="Cancel an order that has not shipped; reservations are released",
+@spec(summary="Cancel what of an order has not shipped; its reservations are released",
       body=ReasonIn, response=OrderOut, tags=("orders",))
 def cancel(order_id: str, body: ReasonIn):
     return _transition(order_id, svc.cancel_order, reason=body.reason)

@@ -7,6 +7,13 @@ loses a race for stock is routed again on fresh ATP, and the last attempt
 locks the positions of its SKUs (in canonical order) before reading, so two
 orders racing for the last unit are serialised, and the second is routed
 elsewhere or backordered — never an error.
+
+Lock order, the same on every path so that none deadlocks with another:
+order rows first, by id (a lifecycle action locks its one order; a backorder
+refill or a re-optimisation locks all of its orders in one statement,
+``lock_orders``), then stock positions by (sku id, node id) (``post`` and
+``lock_positions``), then the orders' shipments and exceptions. A path that
+decided from rows read before its locks reads them again after.
 """
 
 from __future__ import annotations
@@ -633,12 +640,13 @@ def deliver_order(session: Session, code: str, *, actor: str) -> dict:
 
 
 def cancel_order(session: Session, code: str, *, actor: str, reason: str | None = None) -> dict:
-    """Cancel an order that has not shipped: its reservations go back to available."""
+    """Cancel what of an order has not shipped: its planned and released
+    shipments are cancelled and their reservations go back to available, and
+    its backorders are dropped. An order with nothing shipped ends
+    ``cancelled``; a partly shipped one keeps its shipped units (returns take
+    them back) and ends ``shipped``, the history naming the cancellation."""
     order = _load(session, code)
     _require(order, ("received", "routed", "released", "backordered", "on_hold"), "cancel")
-    if any(s.status in ("shipped", "delivered") for s in order.shipments):
-        raise InvalidTransition(f"order {code} has shipped parts; return them instead",
-                                field="status")
     movements = []
     for s in order.shipments:
         if s.status in ("planned", "released"):
@@ -649,8 +657,13 @@ def cancel_order(session: Session, code: str, *, actor: str, reason: str | None 
         post(session, movements, actor=actor)
     for line in order.lines:
         line.qty_backordered = 0
+        line.backorder_reason = None
     _resolve_exceptions(session, code, actor, "order cancelled")
-    _record(order, "cancelled", actor, reason)
+    if any(s.status in ("shipped", "delivered") for s in order.shipments):
+        _record(order, "shipped", actor,
+                "unshipped remainder cancelled" + (f": {reason}" if reason else ""))
+    else:
+        _record(order, "cancelled", actor, reason)
     session.flush()
     return order_view(session, code)
 
