@@ -93,6 +93,9 @@ def test_the_lifecycle_over_http(client, sessions):
                           json={"carrier": "UPS", "tracking": "1Z9"}, headers=client.writer)
     assert shipped.status_code == 200
     cancel = client.post("/api/v1/orders/SO-1/cancel", json={}, headers=client.writer)
+    if len(order["shipments"]) > 1:  # partly shipped: the rest is cancelled, shipped units stay
+        assert cancel.status_code == 200 and cancel.get_json()["status"] == "shipped"
+        cancel = client.post("/api/v1/orders/SO-1/cancel", json={}, headers=client.writer)
     assert cancel.status_code == 409 and cancel.get_json()["error"]["code"] == "invalid_transition"
     assert client.get("/api/v1/orders/NOPE", headers=client.writer).status_code == 404
 

@@ -40,10 +40,11 @@ def _key() -> str | None:
 
 
 def _reroute(skus: list[str]) -> dict:
-    """Give arriving stock to waiting backorders (oldest, most urgent first)."""
-    with unit_of_work(db.sessions) as session:
-        return order_svc.reroute_backorders(session, router=route_problem, actor="system",
-                                            sku_codes=sorted(set(skus)))
+    """Give arriving stock to waiting backorders (oldest, most urgent first).
+
+    The posting has committed by now: a failed refill is logged and queued as
+    a ``refill_failed`` exception, never turned into an error of the request."""
+    return order_svc.refill_after_arrival(db.sessions, skus, router=route_problem)
 
 
 def _reroute_into(field: str | None, skus: list[str]):
@@ -350,7 +351,10 @@ def resolve(exception_id: int, body: ResolveIn, work: Work):
 @idempotent("exceptions.reroute")
 def reroute_from_exception(exception_id: int, work: Work):
     session = work.session
-    e = exc_svc.view(exc_svc._get(session, exception_id))
+    # Read without a row lock: the refill locks the order, then its stock, then
+    # updates the order's exceptions (this one among them), the order every other
+    # path follows; holding this row first could deadlock with a cancel of the order.
+    e = exc_svc.view(exc_svc._get(session, exception_id, lock=False))
     if not e["order"]:
         from ledger.errors import LedgerError
         raise LedgerError("this exception concerns no order", field="id")

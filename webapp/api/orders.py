@@ -187,7 +187,7 @@ def release(order_id: str, work: Work):
 
 @bp.post("/orders/<order_id>/cancel")
 @requires("orders:write")
-@spec(summary="Cancel an order that has not shipped; reservations are released",
+@spec(summary="Cancel what of an order has not shipped; its reservations are released",
       body=ReasonIn, response=OrderOut, tags=("orders",))
 @idempotent("orders.cancel")
 def cancel(order_id: str, body: ReasonIn, work: Work):

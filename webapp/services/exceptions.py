@@ -56,8 +56,8 @@ def list_exceptions(session: Session, *, kind: str | None = None, severity: str 
     return [view(e) for e in session.scalars(stmt)]
 
 
-def _get(session: Session, exception_id: int) -> ExceptionItem:
-    e = session.get(ExceptionItem, exception_id, with_for_update=True)
+def _get(session: Session, exception_id: int, *, lock: bool = True) -> ExceptionItem:
+    e = session.get(ExceptionItem, exception_id, with_for_update=lock)
     if e is None:
         raise NotFound(f"unknown exception {exception_id}", field="id")
     return e

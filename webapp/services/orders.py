@@ -7,11 +7,19 @@ loses a race for stock is routed again on fresh ATP, and the last attempt
 locks the positions of its SKUs (in canonical order) before reading, so two
 orders racing for the last unit are serialised, and the second is routed
 elsewhere or backordered — never an error.
+
+Lock order, the same on every path so that none deadlocks with another:
+order rows first, by id (a lifecycle action locks its one order; a backorder
+refill or a re-optimisation locks all of its orders in one statement,
+``lock_orders``), then stock positions by (sku id, node id) (``post`` and
+``lock_positions``), then the orders' shipments and exceptions. A path that
+decided from rows read before its locks reads them again after.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -20,6 +28,7 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from ledger.db import unit_of_work
 from ledger.errors import InsufficientStock, LedgerError, NotFound, UnknownSku
 from ledger.models import (
     ExceptionItem, Node, Order, OrderLine, OrderStatusChange, Shipment, ShipmentLine,
@@ -34,6 +43,7 @@ from webapp.services.routing_input import build_problem, master_data, order_docu
 MAX_LINES_PER_ORDER = contract.MAX_LINES_PER_ORDER  # the router refuses more
 MAX_QTY_PER_LINE = 1_000_000
 Router = Callable[[dict], dict]  # routing-contract problem JSON -> plan JSON
+log = logging.getLogger("stockroute.orders")
 
 
 class OrderLineIn(contract.LineIn):
@@ -630,12 +640,13 @@ def deliver_order(session: Session, code: str, *, actor: str) -> dict:
 
 
 def cancel_order(session: Session, code: str, *, actor: str, reason: str | None = None) -> dict:
-    """Cancel an order that has not shipped: its reservations go back to available."""
+    """Cancel what of an order has not shipped: its planned and released
+    shipments are cancelled and their reservations go back to available, and
+    its backorders are dropped. An order with nothing shipped ends
+    ``cancelled``; a partly shipped one keeps its shipped units (returns take
+    them back) and ends ``shipped``, the history naming the cancellation."""
     order = _load(session, code)
     _require(order, ("received", "routed", "released", "backordered", "on_hold"), "cancel")
-    if any(s.status in ("shipped", "delivered") for s in order.shipments):
-        raise InvalidTransition(f"order {code} has shipped parts; return them instead",
-                                field="status")
     movements = []
     for s in order.shipments:
         if s.status in ("planned", "released"):
@@ -646,8 +657,13 @@ def cancel_order(session: Session, code: str, *, actor: str, reason: str | None 
         post(session, movements, actor=actor)
     for line in order.lines:
         line.qty_backordered = 0
+        line.backorder_reason = None
     _resolve_exceptions(session, code, actor, "order cancelled")
-    _record(order, "cancelled", actor, reason)
+    if any(s.status in ("shipped", "delivered") for s in order.shipments):
+        _record(order, "shipped", actor,
+                "unshipped remainder cancelled" + (f": {reason}" if reason else ""))
+    else:
+        _record(order, "cancelled", actor, reason)
     session.flush()
     return order_view(session, code)
 
@@ -676,36 +692,129 @@ def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str)
         e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
 
 
+def lock_orders(session: Session, chosen, statuses: tuple[str, ...], *options) -> list[Order]:
+    """Lock the orders whose ids ``chosen`` (a subquery) selects and that are
+    still in one of ``statuses``, in id order, and load them as they are now.
+
+    The first step of every path that changes several orders (the global lock
+    order: order rows by id, then stock positions by (sku id, node id)). On
+    PostgreSQL ``SELECT … ORDER BY id FOR UPDATE`` waits for an order another
+    transaction holds (a cancel, a shipment, another refill) and then checks
+    the status again on the row as that transaction left it; SQLite's
+    ``BEGIN IMMEDIATE`` already holds the database's write lock. Whatever was
+    read before the lock is not trusted: the rows, and their lines and
+    shipments (loaded afterwards), are read again.
+    """
+    return list(session.scalars(
+        select(Order).where(Order.id.in_(chosen), Order.status.in_(statuses))
+        .order_by(Order.id).with_for_update(of=Order).options(*options)
+        .execution_options(populate_existing=True)))
+
+
+def _priority_key(order: Order):
+    return (-order.priority, order.created_at, order.id)
+
+
 def reroute_backorders(session: Session, *, router: Router, actor: str,
                        sku_codes: list[str] | None = None, order_codes: list[str] | None = None,
                        limit: int = 500,
                        settings: RoutingSettings = RoutingSettings()) -> dict:
     """Route waiting lines again (after a receipt, restock or count gain), in
-    priority then age order; the oldest, most urgent orders get the stock first."""
-    stmt = (select(Order).join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.status == "backordered", OrderLine.qty_backordered > 0)
-            .order_by(Order.priority.desc(), Order.created_at, Order.id)
-            .distinct().limit(max(1, min(limit, 5000))))
+    priority then age order; the oldest, most urgent orders get the stock first.
+
+    Concurrent refills, cancels and shipments are safe: the waiting orders are
+    locked first (``lock_orders``: id order, state read again after the lock,
+    so an order cancelled or filled meanwhile is skipped and a line is never
+    reserved twice), then every position of their SKUs (canonical order), and
+    only then routed.
+    """
+    waiting = select(OrderLine.order_id).where(OrderLine.qty_backordered > 0)
     if sku_codes:
-        stmt = stmt.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+        waiting = waiting.join(Sku, Sku.id == OrderLine.sku_id).where(Sku.code.in_(sku_codes))
+    chosen = select(Order.id).where(Order.status == "backordered", Order.id.in_(waiting))
     if order_codes:
-        stmt = stmt.where(Order.code.in_(order_codes))
-    orders = list(session.scalars(stmt))
-    if not orders:
-        return {"orders": 0, "units_filled": 0}
-    jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered])
+        chosen = chosen.where(Order.code.in_(order_codes))
+    chosen = (chosen.order_by(Order.priority.desc(), Order.created_at, Order.id)
+              .limit(max(1, min(limit, 5000))))
+    orders = sorted(lock_orders(session, chosen, ("backordered",)), key=_priority_key)
+    jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered > 0])
             for o in orders]
+    jobs = [job for job in jobs if job.lines]  # nothing left waiting: another refill filled it
+    if not jobs:
+        return {"orders": 0, "units_filled": 0}
+    # Orders are locked; now the stock, all of it at once in canonical order, so
+    # that routing the orders one by one never takes positions out of order.
+    lock_positions(session, sorted({l.sku_id for job in jobs for l, _ in job.lines}))
     # One order at a time, in priority then age order, so that stock arriving
     # goes to the most urgent, oldest waiting lines first (a batch solve would
     # be indifferent between orders with equal penalties).
     filled = 0
     for job in jobs:
-        waiting = sum(q for _, q in job.lines)
+        waiting_units = sum(q for _, q in job.lines)
         plan = route_and_reserve(session, [job], router, settings, actor)
-        filled += waiting - sum(b["qty"] for b in plan["backorders"])
+        filled += waiting_units - sum(b["qty"] for b in plan["backorders"])
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
     return {"orders": len(jobs), "units_filled": filled}
+
+
+_TRANSIENT = ("40P01", "40001")  # deadlock detected, serialization failure
+REFILL_ATTEMPTS = 3
+
+
+def _transient(err: BaseException) -> bool:
+    orig = getattr(err, "orig", None)
+    return getattr(orig, "sqlstate", None) in _TRANSIENT
+
+
+def refill_after_arrival(sessions, skus: list[str], *, router: Router,
+                         actor: str = "system") -> dict:
+    """Give stock that has just arrived (its posting already committed) to
+    waiting backorders of these SKUs, in a transaction of its own.
+
+    A failure here must not fail the request whose stock change is already
+    applied (a client retrying it without a key would apply it again): the
+    refill is retried on a deadlock or serialization failure (it reads
+    everything again, so a re-run is safe), and if it still fails the error is
+    logged, a ``refill_failed`` exception is raised for the SKUs, and the
+    answer says ``deferred``. The next arrival of the SKU, the exception's
+    reroute action or a re-optimisation routes the orders then.
+    """
+    skus = sorted(set(skus))
+    for attempt in range(REFILL_ATTEMPTS):
+        try:
+            with unit_of_work(sessions) as session:
+                return reroute_backorders(session, router=router, actor=actor, sku_codes=skus)
+        except Exception as err:  # noqa: BLE001 - the posting stands whatever happens here
+            if _transient(err) and attempt + 1 < REFILL_ATTEMPTS:
+                continue
+            log.exception("backorder refill after stock arrival failed (skus %s)", skus)
+            _record_refill_failure(sessions, skus, err)
+            return {"orders": 0, "units_filled": 0, "deferred": True}
+    raise AssertionError("unreachable")
+
+
+def _record_refill_failure(sessions, skus: list[str], err: BaseException) -> None:
+    try:
+        with unit_of_work(sessions) as session:
+            for sku in skus:
+                details = {"error": type(err).__name__}
+                dedupe = f"refill_failed:{sku}"
+                existing = session.scalar(
+                    select(ExceptionItem).where(ExceptionItem.dedupe_key == dedupe))
+                if existing is not None:
+                    existing.details = details
+                    if existing.status == "resolved":
+                        existing.status = "open"
+                    continue
+                session.add(ExceptionItem(
+                    kind="refill_failed", severity="warning", sku_code=sku, details=details,
+                    message=(f"stock of {sku} arrived but waiting backorders could not be "
+                             f"re-routed ({type(err).__name__}); the next arrival or a "
+                             f"re-optimisation will try again"),
+                    dedupe_key=dedupe))
+    except Exception:  # noqa: BLE001 - best effort; the error is logged above
+        log.exception("could not record the failed refill (skus %s)", skus)
 
 
 # --------------------------------------------------------------------------- batch
@@ -720,13 +829,18 @@ def reoptimize(session: Session, *, router: Router, actor: str, dry_run: bool = 
     result atomically: planned reservations are released and re-reserved by the
     batch plan. Returns a diff. With ``dry_run`` the caller rolls back (nothing
     is applied); the diff is the same."""
-    orders = list(session.scalars(
-        select(Order).where(Order.status.in_(("routed", "backordered")))
-        .order_by(Order.priority.desc(), Order.created_at, Order.id)
-        .limit(max(1, min(limit, MAX_REOPTIMIZE_ORDERS)))
-        .options(selectinload(Order.lines).selectinload(OrderLine.sku),
-                 selectinload(Order.shipments).selectinload(Shipment.lines),
-                 selectinload(Order.shipments).selectinload(Shipment.node))))
+    # Locks in the global order: the orders first (id order, re-read after
+    # the lock), then the stock positions of their SKUs; a cancel or shipment
+    # of one of them waits for the batch, or the batch for it, never both.
+    statuses = ("routed", "backordered")
+    chosen = (select(Order.id).where(Order.status.in_(statuses))
+              .order_by(Order.priority.desc(), Order.created_at, Order.id)
+              .limit(max(1, min(limit, MAX_REOPTIMIZE_ORDERS))))
+    orders = sorted(lock_orders(
+        session, chosen, statuses,
+        selectinload(Order.lines).selectinload(OrderLine.sku),
+        selectinload(Order.shipments).selectinload(Shipment.lines),
+        selectinload(Order.shipments).selectinload(Shipment.node)), key=_priority_key)
     # Only orders whose every shipment is still planned may move.
     movable = [o for o in orders
                if all(s.status in ("planned", "cancelled") for s in o.shipments)]
