@@ -137,7 +137,8 @@ def main() -> int:
         engine = make_engine(url)
         with read_only(session_factory(engine)) as s:
             # The raw baseline writes the same rows as the ledger, so the audit covers both.
-            report = audit(s)
+            # Reservations here belong to no order: check the journal, not the documents.
+            report = audit(s, documents=False)
         engine.dispose()
         print(f"audit: {'clean' if report.clean else f'{len(report.differences)} differences'}"
               f" over {report.positions_checked} positions")

@@ -27,6 +27,14 @@ def is_sqlite(engine_or_url) -> bool:
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """Build an engine for ``url``; nothing connects until first use."""
+    from ledger.posting import install_stamp_events  # posting's transaction events
+
+    engine = _make_engine(url, echo=echo, pool_size=pool_size)
+    install_stamp_events(engine)
+    return engine
+
+
+def _make_engine(url: str, *, echo: bool, pool_size: int) -> Engine:
     sa_url = make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         engine = create_engine(

@@ -16,7 +16,12 @@ this module turns it into conditional statements:
   conditional UPDATE: a receipt names its route and takes only what was sent
   (``NotInTransit`` otherwise);
 * the CHECK constraints on ``stock_positions`` and ``movements`` stay as the
-  last line of defence.
+  last line of defence;
+* movements are stamped (``created_at``) *after* the posting's row locks are
+  held, never before: one stamp per database transaction (see
+  ``_transaction_stamp``), so that per position the journal's time order is the
+  order in which postings were applied and every balance "as of" an instant is
+  one that existed.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 import uuid
 import weakref
 from collections import ChainMap
@@ -124,6 +130,109 @@ class CodeCache:
         return known_skus, known_nodes
 
 
+class _StampEvents:
+    """The journal stamp of the current database transaction, per connection.
+
+    A posting stamps its movements after its conditional UPDATEs, which hold
+    the positions' row locks until the transaction ends, so a posting that
+    waited for another's lock is always stamped later than it. The first
+    posting of a transaction fixes the stamp; later postings of the same
+    transaction (a reoptimisation releases and re-reserves in several
+    ``post`` calls) reuse it, so an "as of" instant sees all of the
+    transaction or none of it. Reuse is safe only while no other transaction
+    has stamped a later movement at a position the later posting touches (it
+    could have, at a position this transaction had not locked yet): that is
+    checked (``_stamp_still_latest``) and, if it fails, the transaction moves
+    on to a fresh stamp, still taken under every lock it holds.
+
+    Cleared when a transaction begins, commits or rolls back, and when a
+    savepoint that was opened before the stamp was fixed rolls back (its
+    movements, and on PostgreSQL the row locks taken in it, are gone).
+    """
+
+    _engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+    _KEY = "stockroute.txn_stamp"
+    _SAVEPOINTS = "stockroute.txn_stamp.savepoints"
+
+    _lock = threading.Lock()
+
+    @classmethod
+    def for_connection(cls, conn: Connection) -> "type[_StampEvents]":
+        if conn.engine not in cls._engines:
+            install_stamp_events(conn.engine)
+        return cls
+
+    @classmethod
+    def install(cls, engine: Engine) -> None:
+        with cls._lock:
+            if engine in cls._engines:
+                return
+            cls._engines.add(engine)
+            for name in ("begin", "commit", "rollback"):
+                event.listen(engine, name, cls._clear)
+            event.listen(engine, "savepoint", cls._savepoint)
+            event.listen(engine, "release_savepoint", cls._release_savepoint)
+            event.listen(engine, "rollback_savepoint", cls._rollback_savepoint)
+
+    @classmethod
+    def _clear(cls, conn: Connection) -> None:
+        conn.info.pop(cls._KEY, None)
+        conn.info.pop(cls._SAVEPOINTS, None)
+
+    # Savepoints nest (SQLAlchemy releases or rolls back the innermost one), and
+    # the ``savepoint`` event does not know the name yet: a stack of "was the
+    # stamp fixed when it was opened".
+    @classmethod
+    def _savepoint(cls, conn: Connection, name) -> None:
+        conn.info.setdefault(cls._SAVEPOINTS, []).append(cls._KEY in conn.info)
+
+    @classmethod
+    def _release_savepoint(cls, conn: Connection, name, context) -> None:
+        stack = conn.info.get(cls._SAVEPOINTS)
+        if stack:
+            stack.pop()
+
+    @classmethod
+    def _rollback_savepoint(cls, conn: Connection, name, context) -> None:
+        stack = conn.info.get(cls._SAVEPOINTS)
+        had_stamp = stack.pop() if stack else False
+        if not had_stamp:  # the stamp was fixed inside the rolled-back savepoint
+            conn.info.pop(cls._KEY, None)
+
+    @classmethod
+    def current(cls, conn: Connection) -> dt.datetime | None:
+        return conn.info.get(cls._KEY)
+
+    @classmethod
+    def remember(cls, conn: Connection, when: dt.datetime) -> None:
+        conn.info[cls._KEY] = when
+
+
+def install_stamp_events(engine: Engine) -> None:
+    """Listen for the transaction events the journal stamp needs. ``make_engine``
+    calls it before the engine is shared between threads (adding listeners while
+    another thread dispatches events is not safe); other engines get it on their
+    first posting."""
+    _StampEvents.install(engine)
+
+
+def _stamp_still_latest(conn: Connection, skus, nodes, movements: Sequence[Movement],
+                        stamp: dt.datetime) -> bool:
+    """Whether ``stamp`` (fixed by an earlier posting of this transaction) is still
+    at least the stamp of every movement at the positions ``movements`` touch.
+    Called under those positions' row locks, so what it reads cannot change
+    before the transaction ends. SQLite's write lock covers the whole
+    transaction: always true there."""
+    if conn.dialect.name != "postgresql":
+        return True
+    touched = {(skus[sku], nodes[node]) for (sku, node) in position_deltas(movements)}
+    later = conn.execute(
+        select(_movements.c.sku_id, _movements.c.from_node_id, _movements.c.to_node_id)
+        .where(_movements.c.created_at > stamp,
+               _movements.c.sku_id.in_(sorted({s for s, _ in touched}))))
+    return not any((sku_id, a) in touched or (sku_id, b) in touched for sku_id, a, b in later)
+
+
 def request_hash(payload) -> str:
     blob = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -212,12 +321,17 @@ def post(
         {m.node for m in movements} | {m.to_node for m in movements if m.to_node}
         | {m.source_node for m in movements if m.source_node})
     txn_id = str(uuid.uuid4())
-    when = (at or utcnow()).astimezone(dt.timezone.utc)
-    if _fusable(conn, movements):
-        ids = _post_one_fused(conn, skus, nodes, movements[0], txn_id, when, actor)
+    fixed = at.astimezone(dt.timezone.utc) if at is not None else None
+    stamps = _StampEvents.for_connection(conn)
+    earlier = stamps.current(conn) if fixed is None else None
+    if earlier is None and fixed is None and _fusable(conn, movements):
+        ids, when = _post_one_fused(conn, skus, nodes, movements[0], txn_id, actor)
     else:
-        ids = _post_general(conn, skus, nodes, movements, txn_id, when, actor)
+        ids, when = _post_general(conn, skus, nodes, movements, txn_id, actor,
+                                  fixed=fixed, earlier=earlier)
     _check_inbound_keeps_transit(conn, skus, nodes, movements)
+    if fixed is None:
+        stamps.remember(conn, when)
     result = PostingResult(txn_id, ids)
     if idempotency_key is not None:
         store_idempotent_response(conn, idempotency_key, idempotency_scope, result.to_dict())
@@ -253,8 +367,21 @@ def _check_inbound_keeps_transit(conn, skus, nodes, movements) -> None:
         raise InsufficientStock(shortages)
 
 
-def _post_general(conn, skus, nodes, movements, txn_id, when, actor) -> tuple[int, ...]:
+def _post_general(conn, skus, nodes, movements, txn_id, actor, *, fixed, earlier
+                  ) -> tuple[tuple[int, ...], dt.datetime | None]:
+    """Apply the deltas (taking the row locks), then choose the stamp and write the
+    journal rows; (movement ids, the stamp they carry)."""
     _apply_deltas(conn, skus, nodes, movements)
+    if fixed is not None:
+        when = fixed
+    elif earlier is not None and _stamp_still_latest(conn, skus, nodes, movements, earlier):
+        when = earlier
+    elif conn.dialect.name == "postgresql":
+        when = None  # the database's clock, read by the INSERT below (after the locks)
+    else:
+        # SQLite: BEGIN IMMEDIATE holds the database's write lock for the whole
+        # transaction, so any instant inside it is after every earlier writer.
+        when = utcnow()
     rows = [
         {
             "txn_id": txn_id, "kind": m.kind, "sku_id": skus[m.sku], "qty": m.qty,
@@ -267,7 +394,7 @@ def _post_general(conn, skus, nodes, movements, txn_id, when, actor) -> tuple[in
         }
         for m in movements
     ]
-    return _insert_movements(conn, rows)
+    return _insert_movements(conn, rows, when)
 
 
 def _fusable(conn: Connection, movements: Sequence[Movement]) -> bool:
@@ -286,7 +413,13 @@ _FUSED_TYPES = {"sku_id": "integer", "qty": "bigint", "from_node_id": "integer",
                 "source_node_id": "integer"}
 
 
-def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tuple[int, ...]:
+def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, actor
+                    ) -> tuple[tuple[int, ...], dt.datetime]:
+    """The first posting of a transaction, one movement, PostgreSQL: the stamp is
+    ``clock_timestamp()`` evaluated in the INSERT's SELECT over ``upd``, that is
+    after the UPDATE has waited for and taken the row lock (``now()`` or
+    ``statement_timestamp()`` would be the instant the statement arrived,
+    before the wait)."""
     to_bucket = m.to_bucket if m.to_bucket in BUCKETS else None
     shape = ("fused", m.from_bucket, to_bucket)
     sql = _SQL_CACHE.get(shape)
@@ -294,26 +427,27 @@ def _post_one_fused(conn, skus, nodes, m: Movement, txn_id, when, actor) -> tupl
         sets = f"{m.from_bucket} = {m.from_bucket} - %(qty)s::bigint"
         if to_bucket:
             sets += f", {to_bucket} = {to_bucket} + %(qty)s::bigint"
-        values = ", ".join(f"%({c})s::{_FUSED_TYPES.get(c, 'text')}"
+        values = ", ".join("clock_timestamp()" if c == "created_at"
+                           else f"%({c})s::{_FUSED_TYPES.get(c, 'text')}"
                            for c in _MOVEMENT_COLUMNS)
         sql = _SQL_CACHE[shape] = (
             f"WITH upd AS (UPDATE stock_positions SET {sets}"
             f" WHERE sku_id = %(sku_id)s::integer AND node_id = %(from_node_id)s::integer"
             f" AND {m.from_bucket} - %(qty)s::bigint >= 0 RETURNING 1)"
             f" INSERT INTO movements ({', '.join(_MOVEMENT_COLUMNS)}) SELECT {values}"
-            f" FROM upd RETURNING id")
+            f" FROM upd RETURNING id, created_at")
     sku_id, node_id = skus[m.sku], nodes[m.node]
     params = {"txn_id": txn_id, "kind": m.kind, "sku_id": sku_id, "qty": m.qty,
               "from_node_id": node_id, "from_bucket": m.from_bucket,
               "to_node_id": node_id if to_bucket else None, "to_bucket": m.to_bucket,
               "doc_type": m.doc_type, "doc_id": m.doc_id, "actor": actor, "note": m.note,
-              "created_at": when, "source_node_id": None}
-    ids = tuple(r[0] for r in fetch(conn, sql, params))
-    if not ids:
+              "source_node_id": None}
+    rows = fetch(conn, sql, params)
+    if not rows:
         changes = {m.from_bucket: -m.qty, **({to_bucket: m.qty} if to_bucket else {})}
         raise InsufficientStock(_describe_shortage(conn, sku_id, node_id, m.sku, m.node,
                                                    changes))
-    return ids
+    return tuple(r[0] for r in rows), rows[0][1]
 
 
 # The hot path speaks the driver's SQL directly: these statements run for every
@@ -357,32 +491,47 @@ def _upsert_sql(dialect: str, buckets: tuple[str, ...]) -> str:
     return sql
 
 
-def _insert_movements_sql(dialect: str, n: int) -> str:
-    shape = ("movements", dialect, n)
+def _insert_movements_sql(dialect: str, n: int, server_stamp: bool) -> str:
+    """A multi-row INSERT; with ``server_stamp`` (PostgreSQL) every row's
+    ``created_at`` is ``statement_timestamp()``: one value for the whole
+    statement, read by the server when the statement arrives, i.e. after the
+    posting's UPDATEs (sent and answered before it) hold their row locks."""
+    shape = ("movements", dialect, n, server_stamp)
     sql = _SQL_CACHE.get(shape)
     if sql is None:
         cols = ", ".join(_MOVEMENT_COLUMNS)
         rows = ", ".join(
-            "(" + ", ".join(_ph(dialect, f"{c}_{i}") for c in _MOVEMENT_COLUMNS) + ")"
+            "(" + ", ".join("statement_timestamp()" if server_stamp and c == "created_at"
+                            else _ph(dialect, f"{c}_{i}") for c in _MOVEMENT_COLUMNS) + ")"
             for i in range(n))
-        sql = _SQL_CACHE[shape] = f"INSERT INTO movements ({cols}) VALUES {rows} RETURNING id"
+        sql = _SQL_CACHE[shape] = (f"INSERT INTO movements ({cols}) VALUES {rows}"
+                                   f" RETURNING id, created_at")
     return sql
 
 
-def _insert_movements(conn: Connection, rows: list[dict]) -> tuple[int, ...]:
+def _insert_movements(conn: Connection, rows: list[dict], when: dt.datetime | None
+                      ) -> tuple[tuple[int, ...], dt.datetime]:
+    """Insert the journal rows, all stamped ``when`` (None: the database's clock,
+    read once and then passed on to the following chunks)."""
     dialect = conn.dialect.name
     to_db = _movements.c.created_at.type._cached_bind_processor(conn.dialect)
     ids: list[int] = []
     for start in range(0, len(rows), 200):  # stay far below any bind-parameter limit
         chunk = rows[start:start + 200]
+        server_stamp = when is None
         params = {}
         for i, row in enumerate(chunk):
             for c in _MOVEMENT_COLUMNS:
-                value = row[c]
-                params[f"{c}_{i}"] = to_db(value) if (c == "created_at" and to_db) else value
-        ids.extend(sorted(r[0] for r in fetch(conn, _insert_movements_sql(dialect, len(chunk)),
-                                              params)))
-    return tuple(ids)
+                if c == "created_at":
+                    if not server_stamp:
+                        params[f"{c}_{i}"] = to_db(when) if to_db else when
+                else:
+                    params[f"{c}_{i}"] = row[c]
+        returned = fetch(conn, _insert_movements_sql(dialect, len(chunk), server_stamp), params)
+        if server_stamp:
+            when = returned[0][1]
+        ids.extend(sorted(r[0] for r in returned))
+    return tuple(ids), when
 
 
 def lock_positions(session: Session | Connection, sku_ids: list[int]) -> None:

@@ -97,6 +97,10 @@ def journal_balances(session: Session, *, as_of: dt.datetime | None = None,
 
 def balances_as_of(session: Session, at: dt.datetime, *, sku: str | None = None,
                    node: str | None = None) -> list[Balance]:
+    """Balances from every movement stamped at or before ``at``. Movements are
+    stamped after their posting's row locks, one stamp per transaction, so per
+    position the journal in (created_at, id) order is the order of application
+    and the result is a state that existed (a transaction is in or out whole)."""
     if at.tzinfo is None:
         raise ValueError("as-of instants must be timezone-aware")
     # Stored instants are UTC (SQLite keeps them without an offset).

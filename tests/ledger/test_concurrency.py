@@ -49,7 +49,7 @@ def _check_exactly_all_reserved(sessions, ok: int, refused: int) -> None:
         for sku in HOT:
             (b,) = queries.balances(s, sku=sku, node="N1")
             assert (b.available, b.reserved) == (0, UNITS_PER_SKU)
-        assert audit(s).clean
+        assert audit(s, documents=False).clean  # reservations of no order
 
 
 @pytest.mark.slow
@@ -104,7 +104,7 @@ def test_multi_line_postings_in_shuffled_sku_order_do_not_deadlock(sessions):
         t.join(timeout=300)
     assert errors == []
     with read_only(sessions) as s:
-        assert audit(s).clean
+        assert audit(s, documents=False).clean  # reservations of no order
         reserved = sum(b.reserved for b in queries.balances(s))
     assert reserved == 8 * 60 * 5
 
@@ -129,4 +129,4 @@ def test_an_idempotency_storm_applies_each_posting_exactly_once(sessions):
     with read_only(sessions) as s:
         (b,) = queries.balances(s, sku="A")
         assert b.available == 2_000
-        assert audit(s).clean
+        assert audit(s, documents=False).clean  # reservations of no order

@@ -83,7 +83,7 @@ def run_machine(sessions) -> None:
                     for node in NODES:  # inbound holds at least what is in transit to it
                         assert self.model[(sku, node)]["inbound"] >= sum(
                             v for (k, _, b), v in self.transit.items() if k == sku and b == node)
-                assert audit(s).clean
+                assert audit(s, documents=False).clean  # no orders behind reserves
 
     run_state_machine_as_test(LedgerMachine, settings=settings(
         max_examples=25, stateful_step_count=12, deadline=None, derandomize=True,

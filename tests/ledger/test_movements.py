@@ -101,7 +101,7 @@ def test_each_kind_moves_stock_from_its_bucket_to_its_bucket(sessions, kind, bef
     balance = _bal(sessions)
     assert {b: balance[b] for b in BUCKETS} == {b: after.get(b, 0) for b in BUCKETS}
     with read_only(sessions) as s:
-        assert audit(s).clean
+        assert audit(s, documents=False).clean  # reservations of no order
 
 
 def test_a_transfer_moves_available_at_one_node_to_inbound_at_another(sessions):
@@ -291,4 +291,4 @@ def test_ids_seen_in_a_rolled_back_transaction_are_not_reused(sessions):
         post(s, [Movement("count_gain", "NEW", 2, "N1")])
     assert _bal(sessions, sku="NEW")["available"] == 2
     with read_only(sessions) as s:
-        assert audit(s).clean
+        assert audit(s, documents=False).clean  # reservations of no order

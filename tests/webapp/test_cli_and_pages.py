@@ -62,7 +62,7 @@ def test_ledger_post_then_balances_then_audit(app, sessions):
 
 def test_ledger_post_refuses_a_shortage_with_the_field_and_a_non_zero_exit(app, sessions):
     make_world(sessions)
-    result = Cli(app).invoke(args=["ledger", "post", "reserve", "A", "1", "N1"])
+    result = Cli(app).invoke(args=["ledger", "post", "count_loss", "A", "1", "N1"])
     assert result.exit_code == 1
     assert "insufficient stock" in result.output and "A@N1" in result.output
 

@@ -74,6 +74,23 @@ def history(sku, node, limit, before_id) -> None:
         click.echo(json.dumps(row))
 
 
+# Kinds whose balances documents own: posting one by hand leaves the document
+# behind (a release with no cancelled shipment leaves reserved below the units its
+# open shipments hold, and every later reoptimisation fails). Refused without --force.
+ORDERS = ("the order flow: POST /api/v1/orders (reserve), /orders/{id}/cancel (release), "
+          "/orders/{id}/shipments/{shipment}/ship (ship), or `stockroute reoptimize`")
+PURCHASE_ORDERS = ("the purchase-order flow: POST /api/v1/purchase-orders/approve (po_placed), "
+                   "/purchase-orders/{code}/receipts (receive), "
+                   "/purchase-orders/{code}/cancel (po_cancelled)")
+RETURNS = ("the returns flow: POST /api/v1/returns, then /returns/{code}/receive "
+           "(return_received), /returns/{code}/disposition (restock, scrap, quarantine)")
+DOCUMENT_KINDS = {
+    "reserve": ORDERS, "release": ORDERS, "ship": ORDERS,
+    "po_placed": PURCHASE_ORDERS, "receive": PURCHASE_ORDERS, "po_cancelled": PURCHASE_ORDERS,
+    "return_received": RETURNS, "restock": RETURNS, "scrap": RETURNS, "quarantine": RETURNS,
+}
+
+
 @ledger_group.command("post")
 @click.argument("kind", type=click.Choice(sorted(KINDS)))
 @click.argument("sku")
@@ -84,9 +101,22 @@ def history(sku, node, limit, before_id) -> None:
 @click.option("--key", "idempotency_key", help="idempotency key: a retry applies nothing twice")
 @click.option("--note")
 @click.option("--actor", default="cli", show_default=True)
+@click.option("--force", is_flag=True,
+              help="post a kind that documents own (orders, purchase orders, returns) anyway; "
+                   "the audit will then report the document difference until it is corrected")
 @with_appcontext
-def post(kind, sku, qty, node, to_node, from_node, idempotency_key, note, actor) -> None:
-    """Post one movement (e.g. ``count_gain TEE-BLK-M 10 DC-EAST``)."""
+def post(kind, sku, qty, node, to_node, from_node, idempotency_key, note, actor, force) -> None:
+    """Post one movement (e.g. ``count_gain TEE-BLK-M 10 DC-EAST``).
+
+    Counts, holds and transfers post freely. Kinds that orders, purchase orders
+    or returns own (reserve, release, ship, po_placed, receive, po_cancelled,
+    return_received, restock, scrap, quarantine) are refused unless --force is
+    given: use their document flow instead."""
+    if kind in DOCUMENT_KINDS and not force:
+        click.echo(f"error (kind): {kind} belongs to a document and would leave it behind the "
+                   f"ledger; use {DOCUMENT_KINDS[kind]}. To correct the ledger by hand anyway, "
+                   f"repeat with --force (then `stockroute ledger audit`).", err=True)
+        sys.exit(2)
     try:
         movement = Movement(kind, sku, qty, node, to_node=to_node, note=note,
                             doc_type="manual", source_node=from_node)
