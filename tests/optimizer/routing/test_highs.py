@@ -67,7 +67,7 @@ def test_a_short_limit_bounds_the_whole_call_and_never_loses_to_greedy():
     greedy = solve(problem, strategy="greedy", workers=1, seed=0)
     start = time.perf_counter()
     plan = solve(problem, strategy="optimal", time_limit_s=1.0, workers=1, seed=0)
-    assert time.perf_counter() - start <= 1.5   # 1.1 s nominal; slack for a loaded CI
+    assert time.perf_counter() - start <= 2.0   # 1.1 s nominal; slack for a loaded machine
     validate_plan(problem, plan)
     assert plan.objective <= greedy.objective + 1e-6
     assert plan.bound <= plan.objective + 1e-6
