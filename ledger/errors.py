@@ -105,8 +105,11 @@ class ImportErrors(LedgerError):
     code = "import_errors"
     status = 422
 
-    def __init__(self, errors: list[dict]):
+    def __init__(self, errors: list[dict], valid_rows: list | None = None):
+        """``valid_rows``: the rows of a file that passed their own checks, when every
+        row was checked (so a caller can check their references in the same run)."""
         lines = "; ".join(f"row {e['row']}, {e['field']}: {e['message']}" for e in errors[:20])
         more = f" (+{len(errors) - 20} more)" if len(errors) > 20 else ""
         super().__init__(f"{len(errors)} error(s): {lines}{more}", details=errors)
         self.errors = errors
+        self.valid_rows = valid_rows

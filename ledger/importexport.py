@@ -169,11 +169,12 @@ def parse(kind: str, source: str | IO) -> list[_Row]:
         errors.append({"row": 1, "field": col, "message": "required column is missing"})
     if errors:
         raise ImportErrors(errors)
-    rows, seen = [], {}
+    rows, seen, complete = [], {}, True
     for i, record in enumerate(frame.to_dict("records")):
         line = i + 2
         if len(errors) >= MAX_ERRORS:
             _truncated(errors, line)
+            complete = False
             break
         data = {k: v for k, v in record.items() if v != ""}
         if kind == "channels" and "nodes" in data:
@@ -193,7 +194,7 @@ def parse(kind: str, source: str | IO) -> list[_Row]:
         seen[ident] = line
         rows.append((line, row))
     if errors:
-        raise ImportErrors(errors)
+        raise ImportErrors(errors, valid_rows=rows if complete else None)
     return rows
 
 
@@ -202,7 +203,8 @@ def _truncated(errors: list[dict], line: int) -> None:
                    "message": f"more than {MAX_ERRORS} errors; checking stopped here"})
 
 
-def _check_references(session: Session, kind: str, rows) -> None:
+def reference_errors(session: Session, kind: str, rows) -> list[dict]:
+    """The unknown SKUs, nodes and suppliers the rows name, as import errors."""
     errors: list[dict] = []
     skus = set(session.scalars(select(Sku.code)))
     nodes = set(session.scalars(select(Node.code)))
@@ -222,13 +224,14 @@ def _check_references(session: Session, kind: str, rows) -> None:
             for n in row.nodes:
                 if n not in nodes:
                     errors.append({"row": line, "field": "nodes", "message": f"unknown node {n!r}"})
-    if errors:
-        raise ImportErrors(errors)
+    return errors
 
 
 def import_rows(session: Session, kind: str, rows, *, actor: str = "import") -> int:
     """Write validated rows in the caller's transaction (all or nothing)."""
-    _check_references(session, kind, rows)
+    errors = reference_errors(session, kind, rows)
+    if errors:
+        raise ImportErrors(errors)
     records = [row.model_dump() for _, row in rows]
     if kind == "stock":
         return _import_counts(session, records, actor)

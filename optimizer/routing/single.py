@@ -167,13 +167,8 @@ def split_to_lines(problem: RoutingProblem, order: int, units: dict) -> list[tup
     return out
 
 
-def route_allocation(problem: RoutingProblem, order: int, stock, cap_units, cap_orders):
-    """Best (line, node, qty) triples of one order against the given resources."""
-    return route_allocation_within(problem, order, stock, cap_units, cap_orders)[0]
-
-
-def route_allocation_within(problem: RoutingProblem, order: int, stock, cap_units, cap_orders,
-                            deadline: float | None = None):
+def route_allocation(problem: RoutingProblem, order: int, stock, cap_units, cap_orders,
+                     deadline: float | None = None):
     """(line, node, qty) triples of one order, a proven lower bound on its cost (the
     contract's objective, backorders included) and whether the search finished (then
     the triples are a cheapest plan and the bound is their cost)."""
@@ -213,7 +208,7 @@ def route_order(problem: RoutingProblem, time_limit_s: float | None = None) -> R
         return make_plan(problem, [], status="optimal", bound=None,
                          solve_seconds=time.perf_counter() - start)
     limit = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
-    allocation, bound, exact = route_allocation_within(
+    allocation, bound, exact = route_allocation(
         problem, 0, problem.stock, problem.cap_units, problem.cap_orders,
         deadline=start + limit)
     return make_plan(problem, allocation, status="optimal" if exact else "feasible",

@@ -15,18 +15,7 @@ from ledger.access import (
 )
 from ledger.db import unit_of_work
 from ledger.models import utcnow
-from webapp import create_app
 from webapp.cli import main
-from webapp.config import TestConfig
-
-
-@pytest.fixture
-def app(database_url):
-    app = create_app(TestConfig(DATABASE_URL=database_url))
-    yield app
-    engine = app.extensions["stockroute.db"]["engine"]
-    if engine is not None:  # close pooled connections so the test database drops at once
-        engine.dispose()
 
 
 def cli(app, args, input=None):

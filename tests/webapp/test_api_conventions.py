@@ -25,15 +25,6 @@ UNDECLARED_PAGES = {"pages.index"}
 
 
 @pytest.fixture
-def app(database_url):
-    app = create_app(TestConfig(DATABASE_URL=database_url))
-    yield app
-    engine = app.extensions["stockroute.db"]["engine"]
-    if engine is not None:  # close pooled connections so the test database drops at once
-        engine.dispose()
-
-
-@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -17,21 +17,10 @@ from ledger.movements import Movement
 from ledger.posting import post
 from tests.ledger.helpers import make_world
 from tests.webapp.test_orders_service import world
-from webapp import create_app
 from webapp.cli import main
-from webapp.config import TestConfig
 from webapp.services import idempotency
 
 ORDER = {"id": "SO-1", "region": "NE", "lines": [{"sku": "A", "qty": 2}]}
-
-
-@pytest.fixture
-def app(database_url):
-    app = create_app(TestConfig(DATABASE_URL=database_url))
-    yield app
-    engine = app.extensions["stockroute.db"]["engine"]
-    if engine is not None:
-        engine.dispose()
 
 
 def test_an_order_key_does_not_block_a_ledger_posting_with_the_same_key(app, sessions):

@@ -20,9 +20,7 @@ from ledger.models import (
     Supplier,
 )
 from tests.webapp.test_orders_service import world
-from webapp import create_app
 from webapp.api.keys import idempotency_scope, request_payload
-from webapp.config import TestConfig
 from webapp.services import idempotency
 from webapp.services import purchasing as po_svc
 
@@ -30,15 +28,6 @@ EXPECTED = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=20)
 ORDER = {"id": "SO-1", "region": "NE", "lines": [{"sku": "A", "qty": 2}]}
 # Read-only POSTs: they compute an answer and store nothing, so there is nothing to repeat.
 READ_ONLY_POSTS = {"/api/v1/routing/plan", "/api/v1/replenishment/plan"}
-
-
-@pytest.fixture
-def app(database_url):
-    app = create_app(TestConfig(DATABASE_URL=database_url))
-    yield app
-    engine = app.extensions["stockroute.db"]["engine"]
-    if engine is not None:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -13,15 +13,8 @@ from ledger.movements import Movement
 from ledger.posting import post
 from tests.webapp.test_cli_and_pages import Cli
 from tests.webapp.test_orders_service import submit, world
-from webapp import create_app
-from webapp.config import TestConfig
 from webapp.services import orders as svc
 from webapp.services.routing_engine import route_problem
-
-
-@pytest.fixture
-def app(database_url):
-    return create_app(TestConfig(DATABASE_URL=database_url))
 
 
 def _audit(sessions):

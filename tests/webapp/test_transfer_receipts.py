@@ -14,17 +14,6 @@ from ledger.errors import InsufficientStock, NotInTransit
 from ledger.movements import Movement
 from ledger.posting import post
 from tests.ledger.helpers import make_world
-from webapp import create_app
-from webapp.config import TestConfig
-
-
-@pytest.fixture
-def app(database_url):
-    app = create_app(TestConfig(DATABASE_URL=database_url))
-    yield app
-    engine = app.extensions["stockroute.db"]["engine"]
-    if engine is not None:
-        engine.dispose()
 
 
 def token(sessions, *scopes) -> dict:

@@ -8,7 +8,6 @@ import sys
 import time
 
 import click
-import pandas as pd
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
@@ -19,34 +18,6 @@ from ledger.errors import ImportErrors, LedgerError
 from webapp.extensions import db
 
 KINDS = click.Choice(sorted(importexport.KINDS))
-
-
-def _rows_that_parse(kind: str, text: str, errors: list[dict]) -> list | None:
-    """The rows of a file that failed ``importexport.parse`` that are valid on their own, as
-    (row number in the file, row), so their references can be checked in the same run; None
-    when the file as a whole is unusable (bad header, unreadable, checking cut short)."""
-    if any(e["row"] == 1 or e["field"] == "file" for e in errors):
-        return None
-    bad = {e["row"] for e in errors}
-    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    keep = [i for i in range(len(frame)) if i + 2 not in bad]
-    subset = io.StringIO()
-    frame.iloc[keep].to_csv(subset, index=False)
-    subset.seek(0)
-    try:
-        rows = importexport.parse(kind, subset)   # the same validation, rows renumbered
-    except ImportErrors:
-        return None
-    return [(keep[line - 2] + 2, row) for line, row in rows]
-
-
-def _reference_errors(kind: str, rows) -> list[dict]:
-    with read_only(db.sessions) as session:
-        try:
-            importexport._check_references(session, kind, rows)
-        except ImportErrors as err:
-            return err.errors
-    return []
 
 
 @click.command("import")
@@ -63,8 +34,10 @@ def import_(kind: str, file) -> None:
         try:
             rows = importexport.parse(kind, io.StringIO(text))
         except ImportErrors as err:
-            valid = _rows_that_parse(kind, text, err.errors)
-            more = _reference_errors(kind, valid) if valid else []
+            more = []
+            if err.valid_rows:   # every row was checked: report their references too
+                with read_only(db.sessions) as session:
+                    more = importexport.reference_errors(session, kind, err.valid_rows)
             errors = sorted(err.errors + more, key=lambda e: e["row"])   # stable: fields first
             raise ImportErrors(errors) from None
         with unit_of_work(db.sessions) as session:

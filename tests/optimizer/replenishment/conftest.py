@@ -4,6 +4,8 @@ import copy
 
 import pytest
 
+from optimizer.replenishment import parse_problem, solve, validate_plan
+
 BASE = {
     "periods": 6,
     "period_days": 7,
@@ -21,3 +23,14 @@ BASE = {
 @pytest.fixture
 def doc():
     return copy.deepcopy(BASE)
+
+
+STRATEGIES = ["optimal", "minmax"]
+
+
+def plan_of(doc, strategy, time_limit_s=10):
+    """Parse, solve with one worker, and run the independent validator on the plan."""
+    p = parse_problem(doc)
+    body = solve(p, strategy=strategy, time_limit_s=time_limit_s, workers=1).to_json()
+    validate_plan(p, body)
+    return body

@@ -10,17 +10,10 @@ import numpy as np
 import pytest
 
 from optimizer.replenishment import lagrange as lg
-from optimizer.replenishment import parse_problem, solve, validate_plan
+from optimizer.replenishment import parse_problem
 from optimizer.replenishment.plan import plan_cost
 
-STRATEGIES = ["optimal", "minmax"]
-
-
-def plan_of(doc, strategy):
-    p = parse_problem(doc)
-    body = solve(p, strategy=strategy, time_limit_s=5, workers=1).to_json()
-    validate_plan(p, body)
-    return body
+from .conftest import STRATEGIES, plan_of
 
 
 def _backlog_only(doc):

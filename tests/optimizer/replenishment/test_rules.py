@@ -6,14 +6,7 @@ import pytest
 
 from optimizer.replenishment import PlanInvalid, parse_problem, solve, validate_plan
 
-STRATEGIES = ["optimal", "minmax"]
-
-
-def plan_of(doc, strategy):
-    p = parse_problem(doc)
-    body = solve(p, strategy=strategy, time_limit_s=10, workers=1).to_json()
-    validate_plan(p, body)
-    return body
+from .conftest import STRATEGIES, plan_of
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
