@@ -20,14 +20,14 @@ from tests.ledger.helpers import make_world
 D = dt.date(2026, 12, 1)
 
 
-def draft(sessions, code="PROP-1", lines=(("A", 10), ("B", 5))):
+def draft(sessions, code="PROP-1", lines=(("A", 10), ("B", 5)), node="N1"):
     with unit_of_work(sessions) as s:
         sup = s.query(Supplier).filter_by(code="S1").one_or_none()
         if sup is None:
             sup = Supplier(code="S1", name="s", lead_time_days=7)
             s.add(sup)
             s.flush()
-        node = s.query(Node).filter_by(code="N1").one()
+        node = s.query(Node).filter_by(code=node).one()
         po = PurchaseOrder(code=code, supplier_id=sup.id, node_id=node.id, status="draft",
                            expected_date=D, created_by="planner")
         for sku, qty in lines:

@@ -14,6 +14,8 @@ from ledger.errors import InsufficientStock, NotInTransit
 from ledger.movements import Movement
 from ledger.posting import post
 from tests.ledger.helpers import make_world
+from tests.webapp.test_purchasing_and_inventory_services import draft
+from webapp.services import purchasing as po_svc
 
 
 def token(sessions, *scopes) -> dict:
@@ -63,8 +65,9 @@ def test_a_receipt_takes_only_what_its_route_has_in_transit(app, sessions):
     make_world(sessions, stock=10)
     h = token(sessions, "inventory:write", "inventory:read")
     client = app.test_client()
-    with unit_of_work(sessions) as s:  # other inbound at N2: a PO's units
-        post(s, [Movement("po_placed", "A", 50, "N2", doc_type="purchase_order", doc_id="P")])
+    draft(sessions, "P", lines=(("A", 50),), node="N2")
+    with unit_of_work(sessions) as s:  # other inbound at N2: a placed PO's units
+        po_svc.approve(s, ["P"], actor="planner")
     sent = client.post("/api/v1/inventory/transfers", headers=h, json={
         "sku": "A", "from_node": "N1", "to_node": "N2", "qty": 4})
     assert sent.status_code == 200, sent.json
@@ -126,9 +129,14 @@ def test_the_audit_reports_in_transit_that_differs_from_the_journal(sessions):
     with unit_of_work(sessions) as s:
         s.execute(update(InTransit).values(qty=1))
     with read_only(sessions) as s:
+        journal_only = audit(s, documents=False)
         report = audit(s)
+    assert [(d.sku, d.node, d.bucket, d.balance, d.journal)
+            for d in journal_only.differences] == [("A", "N2", "in_transit", 1, 3)]
+    # Against the routes' units in transit, N2's inbound (3, as the journal says) is
+    # now 2 too many as well.
     assert [(d.sku, d.node, d.bucket, d.balance, d.journal) for d in report.differences] == [
-        ("A", "N2", "in_transit", 1, 3)]
+        ("A", "N2", "in_transit", 1, 3), ("A", "N2", "inbound", 3, 1)]
 
 
 @pytest.mark.parametrize("kind", ["receive", "po_cancelled"])
