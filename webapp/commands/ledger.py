@@ -26,7 +26,10 @@ def ledger_group() -> None:
 @ledger_group.command("audit")
 @with_appcontext
 def audit() -> None:
-    """Prove every balance equals the sum of its journal rows; exit 1 on any difference."""
+    """Prove every balance equals the sum of its journal rows and agrees with its
+    documents (reserved: open shipments; inbound: open purchase-order lines plus
+    transfers in transit; inspection: returns awaiting disposition); exit 1 on
+    any difference."""
     with read_only(db.sessions) as session:
         report = run_audit(session)
     for diff in report.differences:
@@ -35,7 +38,8 @@ def audit() -> None:
         click.echo(f"audit FAILED: {len(report.differences)} difference(s) in "
                    f"{report.positions_checked} positions", err=True)
         sys.exit(1)
-    click.echo(f"audit clean: {report.positions_checked} positions match the journal")
+    click.echo(f"audit clean: {report.positions_checked} positions match the journal "
+               f"and their documents")
 
 
 @ledger_group.command("balances")
