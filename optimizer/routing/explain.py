@@ -10,6 +10,9 @@ capacity for them) are named as alternatives.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from itertools import accumulate
+
 import numpy as np
 
 from .plan import Backorder, RoutingPlan, Shipment
@@ -49,41 +52,51 @@ class Explainer:
         self.stock_left = p_.stock.astype(np.int64).copy()
         self.units_left = self.cap_units.copy()
         self.orders_left = self.cap_orders.copy()
-        for taken in self.taken.values():
-            for n, per_sku in taken.items():
+        # who ships from each node, in input order, with running totals: the state an
+        # order met under greedy is looked up, not recomputed (that was quadratic in the
+        # batch: minutes for 20,000 orders)
+        node_takers: dict[int, list[tuple[int, int]]] = {}           # n -> [(order, units)]
+        sku_takers: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (n, k) -> [(o, q)]
+        for o in sorted(self.taken):
+            for n, per_sku in self.taken[o].items():
                 for k, q in per_sku.items():
                     self.stock_left[n, k] -= q
+                    sku_takers.setdefault((n, k), []).append((o, q))
                 self.units_left[n] -= sum(per_sku.values())
                 self.orders_left[n] -= 1
+                node_takers.setdefault(n, []).append((o, sum(per_sku.values())))
+        self._by_node = {n: _Running(entries) for n, entries in node_takers.items()}
+        self._by_node_sku = {key: _Running(entries) for key, entries in sku_takers.items()}
 
     # -- helpers ---------------------------------------------------------------------------
 
     def _takers(self, node: int, sku: int | None, exclude: int | None = None,
                 before: int | None = None) -> list[int]:
         """Orders shipping from ``node`` (the SKU's units when given), in input order."""
-        return [o for o in sorted(self.taken)
-                if node in self.taken[o] and o != exclude
-                and (before is None or o < before)
-                and (sku is None or self.taken[o][node].get(sku, 0) > 0)]
+        running = (self._by_node if sku is None else self._by_node_sku).get(
+            node if sku is None else (node, sku))
+        if running is None:
+            return []
+        orders = running.orders if before is None else running.orders[:running.upto(before - 1)]
+        return [o for o in orders if o != exclude]
 
-    def _state_for(self, order: int, skip_node: int):
-        """Stock and capacity left for ``order``: for greedy, what the orders before it (and
-        its own other shipments) left; otherwise what the whole plan leaves."""
+    def _left_at(self, order: int, node: int):
+        """(stock left by SKU, unit capacity left, shipment capacity left) at ``node`` for
+        ``order``'s explanation: for greedy, what the orders up to it (its own shipments
+        included) left there; otherwise what the whole plan leaves."""
         if self.status != "greedy":
-            return self.stock_left, self.units_left, self.orders_left
-        stock = self.problem.stock.astype(np.int64).copy()
-        units, orders = self.cap_units.copy(), self.cap_orders.copy()
-        for o, taken in self.taken.items():
-            if o > order:
-                continue
-            for n, per_sku in taken.items():
-                if o == order and n == skip_node:
-                    continue
-                for k, q in per_sku.items():
-                    stock[n, k] -= q
-                units[n] -= sum(per_sku.values())
-                orders[n] -= 1
-        return stock, units, orders
+            return (lambda k: int(self.stock_left[node, k]), int(self.units_left[node]),
+                    int(self.orders_left[node]))
+        p_ = self.problem
+
+        def stock(k: int) -> int:
+            running = self._by_node_sku.get((node, k))
+            return int(p_.stock[node, k]) - (running.total(order) if running else 0)
+
+        running = self._by_node.get(node)
+        units = running.total(order) if running else 0
+        shipments = running.upto(order) if running else 0
+        return stock, int(self.cap_units[node]) - units, int(self.cap_orders[node]) - shipments
 
     # -- shipments -------------------------------------------------------------------------
 
@@ -112,16 +125,16 @@ class Explainer:
         if cost >= here:
             return text + f"; next-best eligible node {name} would cost {cost:.2f}"
         text += f"; {name} would cost {cost:.2f}"
-        stock, units_left, orders_left = self._state_for(o, n)
+        stock, units_left, orders_left = self._left_at(o, m)
         short: list[tuple[str, int | None]] = []        # (what ran out, sku or None)
         for k, q in sorted(need.items()):
-            if stock[m, k] < q:
-                short.append((f"its {p_.sku_ids[k]} stock ({int(max(stock[m, k], 0))} "
+            if stock(k) < q:
+                short.append((f"its {p_.sku_ids[k]} stock ({max(stock(k), 0)} "
                               f"left of the {q} needed)", k))
-        if units_left[m] < units:
-            short.append((f"its unit capacity ({int(max(units_left[m], 0))} left of the "
+        if units_left < units:
+            short.append((f"its unit capacity ({max(units_left, 0)} left of the "
                           f"{units} needed)", None))
-        if orders_left[m] < 1 and m not in self.taken.get(o, {}):
+        if orders_left < 1 and m not in self.taken.get(o, {}):
             short.append(("its shipment capacity (no shipment left)", None))
         if self.status == "greedy":
             if not short:
@@ -293,6 +306,22 @@ class Explainer:
                     "unshipped")
         return (f"{option}, less than the {text}; this plan is not proven optimal (the "
                 "solver stopped at its time limit)")
+
+
+class _Running:
+    """Orders (ascending) with a running total of what each took: ``total(o)`` is what
+    the orders up to ``o`` took, ``upto(o)`` how many of them there are."""
+
+    def __init__(self, entries: list[tuple[int, int]]):
+        self.orders = [o for o, _ in entries]
+        self.sums = list(accumulate(q for _, q in entries))
+
+    def upto(self, order: int) -> int:
+        return bisect_right(self.orders, order)
+
+    def total(self, order: int) -> int:
+        i = self.upto(order)
+        return self.sums[i - 1] if i else 0
 
 
 def explain_plan(problem: RoutingProblem, plan: RoutingPlan) -> dict:
