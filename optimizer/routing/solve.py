@@ -14,6 +14,7 @@ from .single import route_order
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
 SINGLE_SEARCH_SHARE = 0.5   # of the time limit, for the exact single-order search
+MAX_SEED = 2**31 - 1        # HiGHS's random_seed is a non-negative 32-bit integer
 
 
 def deadline_left(start: float, time_limit_s: float) -> float:
@@ -36,6 +37,10 @@ def solve(problem: RoutingProblem, *, strategy: str | None = None,
     if not math.isfinite(time_limit_s) or time_limit_s <= 0:
         raise ValueError(f"time_limit_s must be a positive number of seconds, "
                          f"not {time_limit_s!r}")
+    if not 0 <= seed <= MAX_SEED:
+        # HiGHS ignores any other seed, and the search's random generator refuses a
+        # negative one (a crash in the middle of a large solve)
+        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
     start = time.perf_counter()
     searched = None
     if strategy == "optimal" and problem.n_orders <= 1:

@@ -8,12 +8,13 @@ import click
 
 from optimizer.routing import (RoutingInputError, explain_plan, parse_problem, solve,
                                validate_plan)
+from optimizer.routing.solve import MAX_SEED
 from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
                                         solver_options)
 
 
 @click.command("route")
-@solver_options("routing", ("optimal", "greedy"), min_time_limit_s=0.01)
+@solver_options("routing", ("optimal", "greedy"), min_time_limit_s=0.01, max_seed=MAX_SEED)
 @click.option("--explain", is_flag=True,
               help="Add an 'explanation' to every shipment and backorder.")
 def route(input_file, output_file, strategy, time_limit_s, workers, seed, explain):

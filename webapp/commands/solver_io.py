@@ -59,9 +59,11 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
-def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s: float):
+def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s: float,
+                   max_seed: int | None = None):
     """The options every contract command takes: input, output, strategy, time limit,
-    workers and seed (each solve passes the last two explicitly)."""
+    workers and seed (each solve passes the last two explicitly; ``max_seed``: seeds
+    from 0 to it, when the solver takes no others)."""
     options = [
         click.option("--input", "input_file", required=True,
                      type=click.File("r", encoding="utf-8"),
@@ -76,7 +78,8 @@ def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s:
                      help="Seconds; overrides policy.time_limit_seconds."),
         click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
                      help="Solver threads."),
-        click.option("--seed", type=int, default=0, show_default=True,
+        click.option("--seed", type=int if max_seed is None else click.IntRange(0, max_seed),
+                     default=0, show_default=True,
                      help="Solver random seed."),
     ]
 

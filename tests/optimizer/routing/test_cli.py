@@ -64,3 +64,11 @@ def test_an_empty_batch_plans_nothing_with_every_strategy():
         assert (plan["objective"], plan["bound"], plan["gap"]) == (0.0, 0.0, 0.0)
         assert plan["shipments"] == [] and plan["backorders"] == []
         assert plan["status"] == ("optimal" if strategy == "optimal" else "greedy")
+
+
+def test_a_seed_outside_the_solvers_range_is_a_usage_error():
+    doc = generate_problem(3, 2, 3, seed=1)
+    for seed in ("-1", str(2**31)):
+        result = run(["--input", "-", "--seed", seed], json.dumps(doc))
+        assert result.exit_code == 2, result.output
+        assert "--seed" in result.stderr and result.stdout == ""

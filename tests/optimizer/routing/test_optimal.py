@@ -172,3 +172,12 @@ def test_backorders_no_plan_can_avoid_do_not_hide_a_worse_routing():
     assert plan.objective == pytest.approx(exact.objective, abs=1e-6)
     assert plan.status == "optimal"
     assert model.unavoidable > 0.5 * plan.objective
+
+
+@pytest.mark.parametrize("seed", [-1, 2**31])
+def test_solve_refuses_a_seed_the_solvers_cannot_take(seed):
+    # HiGHS takes a seed from 0 to 2³¹−1 and ignores any other; the search's random
+    # generator refuses a negative one, so -1 crashed a batch large enough for the search.
+    problem = parse_problem(generate_problem(2000, 12, 600, seed=3, time_limit_s=2))
+    with pytest.raises(ValueError, match="seed"):
+        solve(problem, workers=1, seed=seed)
