@@ -10,7 +10,7 @@ from optimizer.routing import (RoutingInputError, explain_plan, parse_problem, s
                                validate_plan)
 from optimizer.routing.solve import MAX_SEED
 from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
-                                        solver_options)
+                                        solver_options, write_output)
 
 
 @click.command("route")
@@ -30,8 +30,7 @@ def route(input_file, output_file, strategy, time_limit_s, workers, seed, explai
                      seed=seed)
     validate_plan(problem, plan)
     body = explain_plan(problem, plan) if explain else plan.to_json()
-    json.dump(body, output_file, indent=2)
-    output_file.write("\n")
+    write_output(output_file, json.dumps(body, indent=2) + "\n")
 
 
 commands = [route]

@@ -59,6 +59,51 @@ class FiniteFloatRange(click.FloatRange):
         return number
 
 
+class OutputFile(click.File):
+    """The plan's file, opened only to write the plan (as click does for ``"w"``), but
+    with its path checked at once: a missing folder, a folder given as the file, or a file
+    that cannot be written is a usage error before an hour-long solve, not after it."""
+
+    def __init__(self) -> None:
+        super().__init__("w", lazy=True)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (str, os.PathLike)) and os.fspath(value) != "-":
+            path = os.fspath(value)
+            problem = _unwritable(path)
+            if problem:
+                self.fail(f"'{click.format_filename(path)}': {problem}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+def _unwritable(path: str) -> str | None:
+    if os.path.isdir(path):
+        return "is a directory"
+    if os.path.exists(path):
+        return None if os.access(path, os.W_OK) else "permission denied"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"no such directory: '{click.format_filename(folder)}'"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"permission denied to create a file in '{click.format_filename(folder)}'"
+    return None
+
+
+def write_output(output_file, text: str) -> None:
+    """Write the plan; a failure (a full disk, a closed pipe) is ``error: ...`` on stderr
+    and exit code 1, not a traceback."""
+    try:
+        output_file.write(text)
+        output_file.flush()
+    except (OSError, click.FileError) as exc:
+        with contextlib.suppress(OSError):
+            output_file.close()   # a failed flush would otherwise be retried at exit
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        name = getattr(output_file, "name", "the output")
+        click.echo(f"error: cannot write the plan to {name}: {reason}", err=True)
+        raise SystemExit(1) from None
+
+
 def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s: float,
                    max_seed: int | None = None):
     """The options every contract command takes: input, output, strategy, time limit,
@@ -69,7 +114,7 @@ def solver_options(contract: str, strategies: tuple[str, ...], min_time_limit_s:
                      type=click.File("r", encoding="utf-8"),
                      help=f"{contract.title()} problem JSON (the {contract} contract); "
                           "'-' reads stdin."),
-        click.option("--output", "output_file", default="-", type=click.File("w"),
+        click.option("--output", "output_file", default="-", type=OutputFile(),
                      help="Where to write the plan JSON; stdout by default."),
         click.option("--strategy", type=click.Choice(list(strategies)), default=None,
                      help="Overrides policy.strategy."),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from click.testing import CliRunner
 
 from optimizer.routing import parse_problem, validate_plan
@@ -72,3 +74,34 @@ def test_a_seed_outside_the_solvers_range_is_a_usage_error():
         result = run(["--input", "-", "--seed", seed], json.dumps(doc))
         assert result.exit_code == 2, result.output
         assert "--seed" in result.stderr and result.stdout == ""
+
+
+def test_an_output_path_that_cannot_be_written_is_refused_before_solving(tmp_path,
+                                                                        monkeypatch):
+    # The output file was opened only to write the plan: a typo in its folder was found
+    # after the whole solve (up to an hour), and reported with exit code 1.
+    solved = []
+    monkeypatch.setattr("webapp.commands.routing.solve",
+                        lambda *a, **k: solved.append(1) or pytest.fail("solved"))
+    doc = generate_problem(3, 2, 3, seed=1)
+    for target in (tmp_path / "missing" / "plan.json", tmp_path):
+        result = run(["--input", "-", "--output", str(target)], json.dumps(doc))
+        assert result.exit_code == 2, result.output
+        assert "--output" in result.stderr and str(target) in result.stderr
+    assert solved == [] and list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_leaves_an_existing_output_file_alone(tmp_path):
+    (tmp_path / "plan.json").write_text("the last plan\n")
+    result = run(["--input", "-", "--output", str(tmp_path / "plan.json")], "{nope")
+    assert result.exit_code == 2
+    assert (tmp_path / "plan.json").read_text() == "the last plan\n"
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_write_is_an_error_message_not_a_traceback():
+    doc = generate_problem(3, 2, 3, seed=1)
+    result = run(["--input", "-", "--output", "/dev/full"], json.dumps(doc))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "error: cannot write the plan to /dev/full" in result.stderr
