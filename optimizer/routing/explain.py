@@ -195,8 +195,15 @@ class Explainer:
             return f"no node may ship this order: {why}"
         if reason == "no_stock":
             before = ", ".join(f"{p_.node_ids[n]}={int(p_.stock[n, k])}" for n in nodes)
-            text = (f"no eligible node has {sku} left after this plan (before routing: "
-                    f"{before})")
+            left = sum(max(int(self.stock_left[n, k]), 0) for n in nodes)
+            if p_.order_ship_complete[o] and left:
+                wanted = sum(int(p_.line_qty[l]) for l in p_.lines_of(o) if p_.line_sku[l] == k)
+                text = (f"the order must ship whole, and the eligible nodes have {left} of "
+                        f"the {wanted} {sku} it needs left after this plan (before routing: "
+                        f"{before})")
+            else:
+                text = (f"no eligible node has {sku} left after this plan (before routing: "
+                        f"{before})")
             takers = sorted({t for n in nodes for t in self._takers(n, k)})
             if takers:
                 who = [("this order's other lines" if t == o else p_.order_ids[t])

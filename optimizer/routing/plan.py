@@ -173,6 +173,13 @@ def backorder_reason(problem: RoutingProblem, residual: _Residual, line: int) ->
     if not nodes:
         return "no_eligible_node"
     used = residual.order_nodes.get(order, set())
+    if problem.order_ship_complete[order]:
+        # It ships all of the SKU from one node or none of it: when the eligible nodes
+        # together have less than it needs, not even a split could ship it.
+        wanted = sum(int(problem.line_qty[l]) for l in problem.lines_of(order)
+                     if problem.line_sku[l] == sku)
+        if sum(max(int(residual.stock[n, sku]), 0) for n in nodes) < wanted:
+            return "no_stock"
     with_stock = [n for n in nodes if residual.stock[n, sku] > 0]
     if not with_stock:
         return "no_stock"

@@ -179,3 +179,12 @@ def test_explaining_a_large_greedy_plan_takes_seconds_not_minutes():
     data = explain_plan(problem, plan)
     assert time.perf_counter() - start < 4.0
     assert all(e["explanation"] for e in data["shipments"] + data["backorders"])
+
+
+def test_no_stock_of_a_ship_complete_order_says_how_much_the_order_needs(strategy):
+    doc = document(["A", "B"], {("A", "S1"): 2, ("B", "S1"): 1}, [lane("A"), lane("B")],
+                   [order("sc", [("S1", 5)], ship_complete=True)])
+    _, _, backs = explained(doc, strategy)
+    assert backs[("sc", 0)] == (
+        "no_stock", "the order must ship whole, and the eligible nodes have 3 of the 5 S1 "
+                    "it needs left after this plan (before routing: A=2, B=1)")

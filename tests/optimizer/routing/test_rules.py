@@ -109,3 +109,26 @@ def test_zero_quantity_lines_need_nothing(strategy):
     doc = document(["A"], {}, [lane("A")], [order("o1", [("S1", 0)])])
     _, plan = checked(doc, strategy)
     assert plan.shipments == () and plan.backorders == () and plan.objective == 0
+
+
+def test_a_ship_complete_order_short_everywhere_is_no_stock_not_ship_complete(strategy):
+    # The contract's ship_complete reason is "stock exists only split": when the eligible
+    # nodes together hold less of a SKU than the order needs, no split would ship it
+    # either, and the reason is no_stock (which comes first).
+    doc = document(["A", "B"], {("A", "S1"): 2, ("B", "S1"): 1, ("B", "S2"): 1},
+                   [lane("A"), lane("B")],
+                   [order("short", [("S1", 5), ("S2", 1)], ship_complete=True)])
+    _, plan = checked(doc, strategy)
+    assert reasons(plan) == {("short", 0): ("no_stock", 5), ("short", 1): ("ship_complete", 1)}
+    # enough of it, but only over two nodes: ship_complete
+    doc["inventory"] = [{"node": "A", "sku": "S1", "available": 3},
+                        {"node": "B", "sku": "S1", "available": 3}]
+    _, plan = checked(doc, strategy)
+    assert reasons(plan)[("short", 0)] == ("ship_complete", 5)
+
+
+def test_ship_complete_lines_naming_one_sku_need_their_sum_of_it(strategy):
+    doc = document(["A"], {("A", "S1"): 3}, [lane("A")],
+                   [order("dup", [("S1", 2), ("S1", 2)], ship_complete=True)])
+    _, plan = checked(doc, strategy)
+    assert reasons(plan) == {("dup", 0): ("no_stock", 2), ("dup", 1): ("no_stock", 2)}
