@@ -85,7 +85,8 @@ class PolicyIn(_Model):
     channel_backorder_penalty: dict[Id, Cost] = Field(default_factory=dict)
     channel_nodes: dict[Id, list[Id]] = Field(default_factory=dict)
     max_shipments_per_order: Annotated[int, Field(ge=1, le=MAX_NODES)] | None = None
-    time_limit_seconds: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S)] = 10.0
+    time_limit_seconds: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S,
+                                               allow_inf_nan=False)] = 10.0
     strategy: Strategy = "optimal"
 
 

@@ -150,3 +150,11 @@ def test_reference_checks_survive_sections_of_the_wrong_shape():
     assert {"lanes", "nodes[0]", "policy.channel_nodes", "inventory[0].node"} <= set(found)
     doc["policy"] = "nope"
     assert "inventory[0].node" in errors_of(doc)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_time_limit_that_is_not_a_number_is_called_that(value):
+    # NaN compares false with everything: it was refused as "less than or equal to 3600"
+    doc = base()
+    doc["policy"]["time_limit_seconds"] = value
+    assert errors_of(doc) == {"policy.time_limit_seconds": "Input should be a finite number"}
