@@ -33,6 +33,10 @@ class Explainer:
     def __init__(self, problem: RoutingProblem, plan: RoutingPlan):
         self.problem = p_ = problem
         self.status = plan.status
+        # a feasible plan stopped at its time limit, or (small batches) once within the
+        # solver's relative gap of its bound, well before the limit: its gap is what is known
+        self.not_proven = (f"not proven optimal (its gap to the proven bound is "
+                           f"{100 * plan.gap:.3g}%)")
         self.orders = {oid: i for i, oid in enumerate(p_.order_ids)}
         self.nodes = {nid: i for i, nid in enumerate(p_.node_ids)}
         self.skus = {sid: i for i, sid in enumerate(p_.sku_ids)}
@@ -154,8 +158,7 @@ class Explainer:
                                "this plan; the difference is within the solver's optimality "
                                "tolerance")
             return text + (" and still has the stock and capacity for these units after this "
-                           "plan, which is not proven optimal (the solver stopped at its "
-                           "time limit)")
+                           f"plan, which is {self.not_proven}")
         takers = sorted({t for _, k in short for t in self._takers(m, k)})
         who = [("this order's other lines" if t == o else p_.order_ids[t]) for t in takers]
         whose = "the batch optimum" if self.status == "optimal" else "this plan"
@@ -311,8 +314,7 @@ class Explainer:
         if self.status == "optimal":
             return (f"{option}, less than the {text}, but the batch optimum leaves it "
                     "unshipped")
-        return (f"{option}, less than the {text}; this plan is not proven optimal (the "
-                "solver stopped at its time limit)")
+        return f"{option}, less than the {text}; this plan is {self.not_proven}"
 
 
 class _Running:
