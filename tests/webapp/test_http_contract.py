@@ -295,6 +295,18 @@ def test_errors_are_json_unless_a_browser_asks_for_a_page(client):
     assert page.status_code == 404 and page.mimetype == "text/html"
 
 
+def test_a_routing_problem_with_many_errors_lists_at_most_20_details(client):
+    # docs/api.md: details lists validation errors, at most 20. A 16 MiB problem whose
+    # inventory names an unknown node answered with one entry per row (300,000 of them).
+    bad = {**PROBLEM, "inventory": [{"node": "NOWHERE", "sku": f"S{i}", "available": 1}
+                                    for i in range(50)]}
+    r = client.post("/api/v1/routing/plan", json=bad, headers=client.writer)
+    assert r.status_code == 422
+    body = error(r)
+    assert body["code"] == "invalid_problem" and body["field"] == "inventory[0].node"
+    assert [d["field"] for d in body["details"]] == [f"inventory[{i}].node" for i in range(20)]
+
+
 def test_api_md_lists_every_route_of_the_openapi_document(client):
     text = (ROOT / "docs" / "api.md").read_text()
     paths = client.get("/api/openapi.json").get_json()["paths"]

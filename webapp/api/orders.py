@@ -13,6 +13,7 @@ from webapp.api import bp
 from webapp.api.auth import current_principal, requires
 from webapp.api.keys import Work, idempotent
 from webapp.api.openapi import check_time_limit, spec
+from webapp.errors import MAX_DETAILS
 from webapp.extensions import db
 from webapp.services import orders as svc
 from webapp.services.routing_engine import route_problem
@@ -256,7 +257,8 @@ def routing_plan():
         problem = routing.parse_problem(_json_body())
     except routing.RoutingInputError as err:
         first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
-        raise InvalidProblem(first["message"], field=first["field"], details=err.errors)
+        raise InvalidProblem(first["message"], field=first["field"],
+                             details=err.errors[:MAX_DETAILS])   # as docs/api.md promises
     check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = routing.solve(problem, workers=1, seed=0)
     return PlanOut.model_validate(routing.explain_plan(problem, plan))
