@@ -37,10 +37,10 @@ def solve(problem: RoutingProblem, *, strategy: str | None = None,
     if not math.isfinite(time_limit_s) or time_limit_s <= 0:
         raise ValueError(f"time_limit_s must be a positive number of seconds, "
                          f"not {time_limit_s!r}")
-    if not 0 <= seed <= MAX_SEED:
-        # HiGHS ignores any other seed, and the search's random generator refuses a
-        # negative one (a crash in the middle of a large solve)
-        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}, not {seed!r}")
+    if seed < 0:
+        # the search's random generator refuses it: a crash in the middle of a large solve
+        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
+    seed %= MAX_SEED + 1   # HiGHS ignores a larger one (the scenario engine's may be)
     start = time.perf_counter()
     searched = None
     if strategy == "optimal" and problem.n_orders <= 1:
