@@ -18,6 +18,9 @@ options are not stockroute's (serve with gunicorn, see README.md).
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import traceback
 
 import click
 from flask.cli import ScriptInfo
@@ -62,8 +65,63 @@ def _create_app(*_args, **_kwargs):
     return create_app()
 
 
+URL_FORMS = ("sqlite:///path/file.sqlite3 or postgresql+psycopg://user@host:5432/db")
+
+
+def _shown_url(ctx: click.Context) -> str:
+    """The app's ``DATABASE_URL``, with any password hidden."""
+    try:
+        raw = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
+    except Exception:  # noqa: BLE001 - the app is loaded already when its database failed
+        raw = os.environ.get("DATABASE_URL", "")
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(raw).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is shown as it was given
+        return raw
+
+
+def _frames(exc: BaseException) -> list[tuple[str, str]]:
+    return [(frame.filename.replace(os.sep, "/"), frame.name)
+            for frame in traceback.extract_tb(exc.__traceback__)]
+
+
+def database_problem(exc: BaseException, url: str) -> str | None:
+    """A one-line explanation of a database error that is the setup's, not the command's:
+    a URL that cannot be used, a database that cannot be reached, or one without the
+    schema. ``None`` for anything else (it keeps its traceback: that is a bug)."""
+    from sqlalchemy import exc as sa_exc
+
+    frames = _frames(exc)
+    first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    if any(name == "_make_engine" and path.endswith("ledger/db.py") for path, name in frames):
+        return (f"error (DATABASE_URL): cannot use {url!r} ({exc.__class__.__name__}: "
+                f"{first}); give {URL_FORMS}")
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    if "no such table" in str(orig) or type(orig).__name__ == "UndefinedTable":
+        return (f"error (database): {url} has no stockroute schema, or an older one "
+                f"({first}); run `stockroute db upgrade` first")
+    connecting = any(name == "connect" and path.endswith("sqlalchemy/engine/default.py")
+                     for path, name in frames)
+    if isinstance(exc, sa_exc.OperationalError) and connecting:
+        return f"error (DATABASE_URL): cannot connect to {url}: {first}"
+    return None
+
+
 class _Commands(click.Group):
     """A click group whose commands are imported on first use."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # noqa: BLE001 - only the database's setup errors are caught
+            message = database_problem(exc, _shown_url(ctx))
+            if message is None:
+                raise
+            click.echo(message, err=True)
+            sys.exit(1)
 
     def _load_area(self, area: str) -> None:
         for command in importlib.import_module(f"webapp.commands.{area}").commands:
