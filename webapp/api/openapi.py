@@ -59,6 +59,10 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
                 kwargs["query"] = query.model_validate(
                     {k: v for k, v in request.args.items()})
                 _check_db_ints(kwargs["query"])
+            elif request.args:   # a parameter nothing reads would be ignored in silence
+                name = next(iter(request.args))
+                raise ApiError(422, f"unknown query parameter {name!r}: this endpoint takes "
+                                    f"no query parameters", field=name)
             if body is not None:
                 kwargs["body"] = body.model_validate(_json_body())
                 _check_db_ints(kwargs["body"])
