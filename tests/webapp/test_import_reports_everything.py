@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ledger import queries
 from ledger.db import read_only
-from ledger.models import Lane
+from ledger.models import Lane, Sku
 from tests.ledger.helpers import make_world
 from webapp import create_app
 from webapp.cli import main
@@ -66,3 +66,21 @@ def test_a_bad_header_is_reported_alone_and_a_clean_file_still_imports(database_
     assert result.exit_code == 0, result.output
     with read_only(sessions) as s:
         assert queries.balances(s, sku="A", node="N1")[0].available == 4
+
+
+def test_a_nul_character_in_a_cell_is_a_row_error_not_a_traceback(database_url, sessions):
+    # PostgreSQL cannot store NUL in text: this was a traceback there, and stored on SQLite
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    text = ("code,name\n"
+            "A,fine\n"
+            "B\x00X,bad code\n"          # row 3
+            "C,bad\x00name\n")           # row 4
+    result = invoke(app, ["import", "skus", "-"], stdin=text)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert lines == ["row 3, code: Value error, must not contain a NUL character",
+                     "row 4, name: Value error, must not contain a NUL character",
+                     "2 error(s); nothing was imported"]
+    with read_only(sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Sku)) == 0

@@ -55,6 +55,8 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             _check_path_ids(kwargs)
+            _check_no_nul(kwargs, "")
+            _check_no_nul(request.args.to_dict(), "")
             if query is not None:
                 kwargs["query"] = query.model_validate(
                     {k: v for k, v in request.args.items()})
@@ -64,7 +66,9 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
                 raise ApiError(422, f"unknown query parameter {name!r}: this endpoint takes "
                                     f"no query parameters", field=name)
             if body is not None:
-                kwargs["body"] = body.model_validate(_json_body())
+                data = _json_body()
+                _check_no_nul(data, "")
+                kwargs["body"] = body.model_validate(data)
                 _check_db_ints(kwargs["body"])
             result = view(*args, **kwargs)
             if isinstance(result, BaseModel):
@@ -87,6 +91,34 @@ def _check_path_ids(kwargs: dict) -> None:
     for name, value in kwargs.items():
         if isinstance(value, int) and not 0 <= value <= ROW_ID_MAX:
             raise ApiError(404, f"no {name.replace('_', ' ')} {value}", field=name)
+
+
+def _nul_at(value, path: str) -> str | None:
+    """The path of the first text (a value or a key) that holds a NUL character."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return inner
+            found = _nul_at(item, inner)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_at(item, f"{path}[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _check_no_nul(value, path: str) -> None:
+    """No text of a request may hold a NUL character: PostgreSQL cannot store one (it
+    was a 500 there), and no code, name or note needs one. 422 naming the field."""
+    found = _nul_at(value, path)
+    if found is not None:
+        raise ApiError(422, f"{found} must not contain a NUL character (\\u0000)", field=found)
 
 
 def _check_db_ints(parsed, path: str = "") -> None:
