@@ -28,11 +28,11 @@ from typing import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, event, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ledger.errors import LedgerError, NotFound
-from ledger.models import Base, utcnow
+from ledger.models import Base, UtcDateTime, utcnow
 
 TOKEN_PREFIX = "sr_"
 PUBLIC_ID_BYTES = 4          # 8 hex characters, for lookup only
@@ -77,7 +77,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     @property
     def scopes(self) -> frozenset[str]:
@@ -92,12 +92,12 @@ class ApiToken(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[str] = mapped_column(String(512))  # space-separated, sorted
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                           nullable=True)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                             nullable=True)
 
     @property

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer,
     MetaData, Numeric, String, Text, UniqueConstraint, func,
 )
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from ledger.movements import ACCOUNTS, BUCKETS, legal_pairs_sql
@@ -37,6 +38,27 @@ Code = String(128)
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """An instant (``TIMESTAMP WITH TIME ZONE``): written in UTC, read back aware.
+
+    SQLite keeps no offset: without this an instant given at +05:00 was stored as its
+    wall-clock time, as if it were UTC, and every instant came back without an offset.
+    Naive values are taken as UTC, as everywhere in the service."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -201,7 +223,7 @@ class MovementRow(Base):
     doc_id: Mapped[str | None] = mapped_column(Code, nullable=True)
     actor: Mapped[str | None] = mapped_column(String(128), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # transfer_in only: the node that shipped the units (null on rows from before 0006).
     source_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id"), nullable=True)
     __table_args__ = (
@@ -251,7 +273,7 @@ class IdempotencyRecord(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="done")
     response: Mapped[dict | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 # --------------------------------------------------------------------------- documents
@@ -271,8 +293,8 @@ class Order(Base):
     promised_date: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="received")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow,
                                                     onupdate=utcnow)
     channel: Mapped[Channel] = relationship()
     lines: Mapped[list[OrderLine]] = relationship(back_populates="order",
@@ -316,7 +338,7 @@ class OrderStatusChange(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(128))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 SHIPMENT_STATUSES = ("planned", "released", "shipped", "delivered", "cancelled")
@@ -336,9 +358,9 @@ class Shipment(Base):
     explanation: Mapped[str | None] = mapped_column(Text, nullable=True)
     carrier: Mapped[str | None] = mapped_column(String(64), nullable=True)
     tracking: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                             nullable=True)
     node: Mapped[Node] = relationship()
     lines: Mapped[list[ShipmentLine]] = relationship(back_populates="shipment",
@@ -382,11 +404,11 @@ class ExceptionItem(Base):
     po_code: Mapped[str | None] = mapped_column(Code, nullable=True)
     details: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    snoozed_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                              nullable=True)
     resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
     resolution: Mapped[str | None] = mapped_column(Text, nullable=True)
     __table_args__ = (
@@ -404,8 +426,8 @@ class PurchaseOrder(Base):
     node_id: Mapped[int] = mapped_column(ForeignKey("nodes.id"))
     status: Mapped[str] = mapped_column(String(24), default="draft")
     expected_date: Mapped[dt.date] = mapped_column(Date)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    placed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    placed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     supplier: Mapped[Supplier] = relationship()
@@ -442,8 +464,8 @@ class Return(Base):
     qty: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(256))
     status: Mapped[str] = mapped_column(String(16), default="authorised")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    received_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(),
                                                            nullable=True)
     order_line: Mapped[OrderLine] = relationship()
     node: Mapped[Node] = relationship()
@@ -477,7 +499,7 @@ class ScenarioRun(Base):
     __tablename__ = "scenario_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(256))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     scenario: Mapped[dict] = mapped_column(JSON)
     summary: Mapped[dict] = mapped_column(JSON)
     runs: Mapped[int] = mapped_column(Integer)
