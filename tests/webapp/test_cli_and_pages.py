@@ -89,3 +89,26 @@ def test_the_overview_page_lists_nodes_and_stock(app, sessions):
 def test_the_overview_page_on_an_empty_database_says_how_to_load_data(app):
     html = app.test_client().get("/").get_data(as_text=True)
     assert "stockroute demo" in html
+
+
+def test_balances_as_of_takes_the_instants_that_history_prints(app, sessions):
+    """``ledger history`` prints ``created_at`` in ISO 8601 with microseconds; that very
+    instant (or one with a ``Z``) is a valid ``--as-of``, and it includes the movement."""
+    make_world(sessions)
+    cli = Cli(app)
+    assert cli.invoke(["ledger", "post", "count_gain", "A", "7", "N1"]).exit_code == 0
+    assert cli.invoke(["ledger", "post", "count_gain", "A", "2", "N1"]).exit_code == 0
+    newest, oldest = [json.loads(line) for line in
+                      cli.invoke(["ledger", "history", "A", "N1"]).output.splitlines()]
+    for row, available in ((oldest, 7), (newest, 9)):
+        stamp = row["created_at"]
+        assert stamp.endswith("+00:00"), stamp
+        for given in (stamp, stamp.replace("+00:00", "Z")):
+            result = cli.invoke(["ledger", "balances", "--sku", "A", "--node", "N1",
+                                 "--as-of", given])
+            assert result.exit_code == 0, result.output
+            assert json.loads(result.output)["available"] == available
+    result = cli.invoke(["ledger", "balances", "--as-of", "2026-11-01T12:00:00"])
+    assert result.exit_code == 2 and "UTC offset" in result.output
+    result = cli.invoke(["ledger", "balances", "--as-of", "yesterday"])
+    assert result.exit_code == 2 and "--as-of" in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
@@ -42,11 +43,31 @@ def audit() -> None:
                f"and their documents")
 
 
+class Instant(click.ParamType):
+    """An ISO 8601 instant with a UTC offset or ``Z``, seconds' fractions allowed: what
+    ``ledger history`` prints as ``created_at`` is a valid value."""
+
+    name = "instant"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dt.datetime):
+            return value
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 instant such as "
+                      f"2026-11-01T12:00:00+00:00", param, ctx)
+        if parsed.tzinfo is None:
+            self.fail(f"{value!r} needs a UTC offset, e.g. +00:00 or Z", param, ctx)
+        return parsed
+
+
 @ledger_group.command("balances")
 @click.option("--sku")
 @click.option("--node")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%z"]),
-              help="reconstruct from the journal as of this instant (with a UTC offset, e.g. 2026-11-01T12:00:00+00:00)")
+@click.option("--as-of", "as_of", type=Instant(),
+              help="reconstruct from the journal as of this instant (with a UTC offset, e.g. "
+                   "2026-11-01T12:00:00+00:00; a created_at of `ledger history` will do)")
 @with_appcontext
 def balances(sku, node, as_of) -> None:
     """Balances per (SKU, node) and bucket, as JSON lines."""
