@@ -23,7 +23,9 @@ MAX_SWEEP_POINTS = 256
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # no NaN or infinity anywhere (YAML spells them .nan and .inf): a NaN became null in
+    # the workers' copy of the scenario, an infinite cost broke the optimizers
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class DateRange(_M):
@@ -56,6 +58,9 @@ class Uplift(_M):
 
 
 class Demand(_M):
+    # the shares and probabilities are checked below, naming what is not finite
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=True)
+
     orders_per_day: float = Field(default=2000, gt=0, le=MAX_ORDERS_PER_DAY)
     channel_mix: dict[str, float] = Field(default_factory=lambda: {
         "web": 0.6, "marketplace": 0.3, "b2b": 0.1})
@@ -75,6 +80,18 @@ class Demand(_M):
         if not sum(mix.values()) > 0:
             raise ValueError("the shares must sum to more than 0")
         return mix
+
+    @field_validator("lines_per_order")
+    @classmethod
+    def _line_probabilities(cls, probabilities: list[float]) -> list[float]:
+        bad = [f"{i} line{'s' if i > 1 else ''} is {p}"
+               for i, p in enumerate(probabilities, 1) if not (math.isfinite(p) and p >= 0)]
+        if bad:
+            raise ValueError(f"probabilities must be finite and non-negative "
+                             f"({'; '.join(bad)})")
+        if not sum(probabilities) > 0:
+            raise ValueError("the probabilities must sum to more than 0")
+        return probabilities
 
     def channel_shares(self) -> dict[str, float]:
         """``channel_mix`` normalised to sum to 1 (as given when it already does)."""

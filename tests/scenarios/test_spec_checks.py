@@ -109,3 +109,54 @@ def test_the_cli_refuses_unknown_names_and_bad_mixes_with_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert "demand.channel_mix" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("probabilities,field,says", [
+    ([-1, 2], "demand.lines_per_order", "1 line is -1.0"),
+    ([0, 0], "demand.lines_per_order", "sum to more than 0"),
+    ([0.5, float("nan")], "demand.lines_per_order", "2 lines is nan"),
+    ([float("inf")], "demand.lines_per_order", "1 line is inf"),
+])
+def test_bad_lines_per_order_are_rejected_naming_the_field(probabilities, field, says):
+    # they reached the engine: numpy refused negative probabilities, an all-zero list
+    # divided by zero, and a NaN became null in the workers' copy of the scenario
+    found = errors_of(demand={"orders_per_day": 100, "lines_per_order": probabilities})
+    assert says in found[field]
+
+
+def test_lines_per_order_are_normalised_like_the_channel_mix():
+    sc = scenario(demand={"orders_per_day": 100, "lines_per_order": [0.5, 0.6]})
+    assert Simulation(sc, WORLD, 1).run().kpis["orders"] > 0
+
+
+@pytest.mark.parametrize("path,value", [
+    (("demand", "noise"), float("nan")),
+    (("demand", "orders_per_day"), float("nan")),
+    (("policies", "routing", "split_penalty"), float("inf")),
+    (("policies", "replenishment", "holding_rate_per_week"), float("inf")),
+    (("policies", "replenishment", "backlog_cost_share"), float("nan")),
+])
+def test_numbers_must_be_finite(path, value):
+    data = {**BASE, "demand": dict(BASE["demand"]),
+            "policies": {"routing": {"strategy": "greedy"}, "replenishment": {"strategy": "none"}}}
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    assert ".".join(path) in {e["field"] for e in err.value.errors}
+
+
+def test_the_cli_refuses_non_finite_yaml_numbers_with_exit_2(tmp_path):
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    path = tmp_path / "s.yaml"
+    text = yaml.safe_dump(BASE).replace("orders_per_day: 100",
+                                    "orders_per_day: 100\n  lines_per_order: [0.5, .nan]")
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["scenario", "run", str(path), "--no-store",
+                                       "--out", str(tmp_path / "out")],
+                                obj=ScriptInfo(create_app=lambda: app))
+    assert result.exit_code == 2, result.output
+    assert "demand.lines_per_order" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()
