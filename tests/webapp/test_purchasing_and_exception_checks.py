@@ -134,3 +134,30 @@ def test_a_resolved_exception_cannot_be_snoozed_or_acknowledged(client, sessions
         assert resp.json["error"]["code"] == "invalid_transition"
         assert resp.json["error"]["field"] == "status"
     assert state(sessions) == before
+
+
+def test_editing_a_draft_to_a_past_expected_date_is_refused(client, sessions):
+    """Like an expedite, a draft's new date may not be in the past: placed, it would be
+    late at once and count as stock already arrived in time-phased ATP."""
+    with unit_of_work(sessions) as s:
+        sup = s.query(Supplier).filter_by(code="S1").one()
+        draft = PurchaseOrder(code="PROP-1", supplier_id=sup.id, status="draft",
+                              node_id=s.query(Node).filter_by(code="N1").one().id,
+                              expected_date=EXPECTED, created_by="planner")
+        draft.lines.append(PurchaseOrderLine(sku_id=s.query(Sku).filter_by(code="A").one().id,
+                                             qty_ordered=12, unit_cost=1, expected_date=EXPECTED))
+        s.add(draft)
+    yesterday = TODAY - dt.timedelta(days=1)
+    message = refused(client.post("/api/v1/purchase-orders/PROP-1/edit", headers=client.h,
+                                  json={"expected_date": yesterday.isoformat(),
+                                        "lines": [{"sku": "A", "qty": 24}]}), "expected_date")
+    assert yesterday.isoformat() in message and "past" in message
+    with read_only(sessions) as s:
+        draft = s.query(PurchaseOrder).filter_by(code="PROP-1").one()
+        assert (draft.expected_date, draft.lines[0].expected_date, draft.lines[0].qty_ordered,
+                draft.created_by) == (EXPECTED, EXPECTED, 12, "planner")
+    for day in (TODAY, TODAY + dt.timedelta(days=3)):   # today or later is fine
+        ok = client.post("/api/v1/purchase-orders/PROP-1/edit", headers=client.h,
+                         json={"expected_date": day.isoformat()})
+        assert ok.status_code == 200, ok.json
+        assert ok.json["expected_date"] == day.isoformat()

@@ -82,12 +82,17 @@ def list_purchase_orders(session: Session, *, status: str | None = None, limit: 
 
 
 def edit_proposal(session: Session, code: str, lines: list[EditLineIn], *, actor: str,
-                  expected_date: dt.date | None = None) -> dict:
-    """Change quantities of a draft; an edited draft is the planner's, not the plan's."""
+                  expected_date: dt.date | None = None, today: dt.date | None = None) -> dict:
+    """Change quantities or the date of a draft (not to a past date); an edited draft is
+    the planner's, not the plan's."""
     po = _po(session, code)
     if po.status != "draft":
         raise InvalidTransition(f"{code} is {po.status}; only drafts can be edited",
                                 field="status")
+    today = today or utcnow().date()
+    if expected_date is not None and expected_date < today:
+        raise InvalidValue(f"{expected_date} is in the past (today is {today})",
+                           field="expected_date")
     by_sku = {l.sku.code: l for l in po.lines}
     for i, edit in enumerate(lines):
         if edit.sku not in by_sku:
