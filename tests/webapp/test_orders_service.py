@@ -237,6 +237,10 @@ def test_a_return_is_authorised_received_and_restocked(sessions):
     with unit_of_work(sessions) as s:
         rma = returns.authorise(s, returns.ReturnIn(order="SO-1", line=0, qty=2,
                                                     reason="too small"), actor="cs")
+    with pytest.raises(svc.InvalidTransition) as early:
+        with unit_of_work(sessions) as s:
+            returns.disposition(s, rma["code"], "restock", actor="qa")
+    assert early.value.message == f"{rma['code']} is authorised; receive it first"
     with unit_of_work(sessions) as s:
         returns.receive(s, rma["code"], actor="dock")
     assert bucket(sessions, "A", "N1", "inspection") == 2
@@ -244,9 +248,12 @@ def test_a_return_is_authorised_received_and_restocked(sessions):
         done = returns.disposition(s, rma["code"], "restock", actor="qa")
     assert done["status"] == "restocked"
     assert bucket(sessions, "A", "N1", "available") == 4
-    with pytest.raises(svc.InvalidTransition):
+    with pytest.raises(svc.InvalidTransition) as again:
         with unit_of_work(sessions) as s:
             returns.disposition(s, rma["code"], "scrap", actor="qa")
+    # not "receive it first": it was received, and its disposition is done
+    assert again.value.message == (f"{rma['code']} is restocked already; a return takes "
+                                   f"one disposition")
 
 
 def test_the_intake_answer_is_the_order_as_it_was_stored(sessions):

@@ -101,8 +101,11 @@ def disposition(session: Session, code: str, action: str, *, actor: str) -> dict
         raise LedgerError(f"disposition must be one of {', '.join(DISPOSITIONS)}",
                           field="action")
     ret = _load(session, code)
-    if ret.status != "received":
+    if ret.status == "authorised":
         raise InvalidTransition(f"{code} is {ret.status}; receive it first", field="status")
+    if ret.status != "received":
+        raise InvalidTransition(f"{code} is {ret.status} already; a return takes one "
+                                f"disposition", field="status")
     post(session, [Movement(action, ret.order_line.sku.code, ret.qty, ret.node.code,
                             doc_type="return", doc_id=code)], actor=actor)
     ret.status = DISPOSITIONS[action]
