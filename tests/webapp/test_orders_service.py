@@ -223,6 +223,36 @@ def test_stockroute_reoptimize_previews_then_applies(database_url, sessions):
         app.extensions["stockroute.db"]["engine"].dispose()
 
 
+def test_stockroute_reoptimize_says_it_is_working_and_lists_every_change(database_url,
+                                                                         sessions):
+    """It says what it does before the solve (up to its time limit) instead of nothing,
+    and a diff longer than the 20 lines it prints says how many more there are."""
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from webapp import create_app
+    from webapp.cli import main
+    from webapp.config import TestConfig
+
+    world(sessions, {("A", "N2"): 30})
+    for i in range(23):
+        submit(sessions, f"SO-{i:02d}", [("A", 1)])  # only the dear node had stock
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("count_gain", "A", 30, "N1")])
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    try:
+        result = CliRunner().invoke(main, ["reoptimize", "--time-limit", "5", "--dry-run"],
+                                    obj=ScriptInfo(create_app=lambda: app))
+        assert result.exit_code == 0, result.output
+        assert result.stderr.startswith("re-planning every open order with the batch "
+                                        "optimizer (time limit 5 s)")
+        lines = result.stdout.splitlines()
+        assert lines[0].startswith("23 open order(s), 23 moved")
+        assert len(lines) == 1 + 20 + 1 and lines[-1] == "  … and 3 more"
+    finally:
+        app.extensions["stockroute.db"]["engine"].dispose()
+
+
 def test_a_return_is_authorised_received_and_restocked(sessions):
     from webapp.services import returns
     world(sessions, {("A", "N1"): 5})

@@ -89,7 +89,10 @@ def test_the_summary_names_the_strategy_without_calling_the_plan_optimal(databas
     result = run(app, "plan-replenishment", "--start", "2026-11-20", "--dry-run",
                  "--strategy", "optimal", "--periods", "6", "--time-limit", "5")
     assert result.exit_code == 0, result.output
-    first, second = result.output.splitlines()[:2]
+    # before the wait, it says what it is doing and for how long at most
+    assert result.stderr.startswith("planning with the optimal strategy: reading the "
+                                    "database and forecasting, then solving for up to 5 s")
+    first, second = result.stdout.splitlines()[:2]
     assert first.startswith("planned with the optimal strategy in ")
     assert "optimal plan" not in result.output
     assert second.startswith("  status optimal (proven)") or second.startswith(

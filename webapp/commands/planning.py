@@ -50,6 +50,8 @@ def plan_replenishment(start, periods, period_days, strategy, time_limit_s, serv
     previous untouched drafts)."""
     from optimizer.replenishment import ReplenishmentInputError
     start_date = (start.date() if start else dt.datetime.now(dt.timezone.utc).date())
+    click.echo(f"planning with the {strategy} strategy: reading the database and forecasting, "
+               f"then solving for up to {time_limit_s:g} s …", err=True)
     started = time.perf_counter()
     session = db.sessions()
     try:
@@ -94,6 +96,8 @@ def reoptimize(time_limit_s, dry_run, actor) -> None:
     """Re-plan all open, unreleased orders and backorders together with the batch
     optimizer and apply the result atomically (release and re-reserve)."""
     settings = orders_svc.RoutingSettings(time_limit_s=time_limit_s)
+    click.echo(f"re-planning every open order with the batch optimizer (time limit "
+               f"{time_limit_s:g} s) …", err=True)
     with unit_of_work(db.sessions, commit=not dry_run) as session:
         diff = orders_svc.reoptimize(session, router=route_problem, actor=actor,
                                      dry_run=dry_run, settings=settings)
@@ -103,6 +107,8 @@ def reoptimize(time_limit_s, dry_run, actor) -> None:
                + ("; dry run: nothing applied" if dry_run else ""))
     for change in diff["changes"][:20]:
         click.echo(f"  {change['order']}: {change['before']} -> {change['after']}")
+    if len(diff["changes"]) > 20:
+        click.echo(f"  … and {len(diff['changes']) - 20} more")
 
 
 commands = [plan_replenishment, reoptimize]
