@@ -8,8 +8,10 @@ the same interface, so the same code runs on one machine or many.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue as queue_module
 import statistics
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from typing import Callable
 
@@ -18,11 +20,23 @@ from scenarios.spec import Scenario, ScenarioError, expand_sweep, world_errors
 from scenarios.world import World, world_from_demo
 
 
-def _one(args: tuple) -> dict:
+# In a local pool's worker processes: where each simulated day is reported.
+_DAYS = None
+
+
+def _report_days_to(days) -> None:
+    global _DAYS
+    _DAYS = days
+
+
+def _one(args: tuple, on_day: Callable[[], None] | None = None) -> dict:
     scenario_json, world, seed = args
     scenario = Scenario.model_validate_json(scenario_json)
     world = world or world_from_demo(scenario.start.demo_seed or 7, scenario.start.n_skus)
-    return asdict(simulate(scenario, world, seed))
+    if on_day is None and _DAYS is not None:
+        on_day = lambda: _DAYS.put(1)  # noqa: E731
+    progress = (lambda day, days: on_day()) if on_day is not None else None
+    return asdict(simulate(scenario, world, seed, progress))
 
 
 def jobs_for(scenario: Scenario, replications: int | None = None) -> list[tuple[dict, Scenario, int]]:
@@ -63,28 +77,56 @@ def check_jobs(scenario: Scenario, world: World | None = None,
 
 def run_all(scenario: Scenario, *, world: World | None = None, replications: int | None = None,
             workers: int = 1, executor: Executor | None = None,
-            progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Run every replication of every sweep point; results in job order."""
+            progress: Callable[[int, int], None] | None = None,
+            on_day: Callable[[], None] | None = None) -> list[dict]:
+    """Run every replication of every sweep point; results in job order.
+
+    ``progress(done, total)`` is called as runs finish; ``on_day()`` once per simulated
+    day of every run, as it is simulated (one run can take minutes) — in this process
+    and in a local pool's workers; with another executor (Dask), for a run's days when
+    it finishes."""
     jobs = jobs_for(scenario, replications)
     payloads = [(point.model_dump_json(by_alias=True), world, seed) for _, point, seed in jobs]
     results: list[dict | None] = [None] * len(jobs)
     if executor is None and workers <= 1:
         for i, p in enumerate(payloads):
-            results[i] = _one(p)
+            results[i] = _one(p, on_day)
             if progress:
                 progress(i + 1, len(jobs))
     else:
         own = executor is None
-        pool = executor or ProcessPoolExecutor(max_workers=workers)
+        days = multiprocessing.get_context().Queue() if own and on_day else None
+        pool = executor or ProcessPoolExecutor(
+            max_workers=workers, initializer=_report_days_to if days else None,
+            initargs=(days,) if days else ())
+
+        def drain() -> None:
+            while days is not None:
+                try:
+                    days.get_nowait()
+                except queue_module.Empty:
+                    return
+                on_day()
+
         try:
             futures = {pool.submit(_one, p): i for i, p in enumerate(payloads)}
-            for done, future in enumerate(as_completed(futures), 1):
-                results[futures[future]] = future.result()
-                if progress:
-                    progress(done, len(jobs))
+            pending, done = set(futures), 0
+            while pending:
+                finished, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                drain()
+                for future in finished:
+                    i = futures[future]
+                    results[i] = future.result()
+                    done += 1
+                    if on_day and days is None:   # no queue to the workers: the run's days
+                        for _ in range(jobs[i][1].horizon_days):
+                            on_day()
+                    if progress:
+                        progress(done, len(jobs))
         finally:
             if own:
                 pool.shutdown()
+            drain()   # what the workers reported last, all in the pipe once they exited
     for (params, _, seed), r in zip(jobs, results):
         r["params"], r["seed"] = params, seed
     return results

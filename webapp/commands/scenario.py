@@ -55,9 +55,10 @@ def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_sto
         with _app(ctx).app_context(), read_only(db.sessions) as session:
             world = world_from_db(session)
     try:   # every sweep point, and every name it uses checked against its world, first
-        n_jobs = len(check_jobs(scenario, world, replications))
+        jobs = check_jobs(scenario, world, replications)
     except ScenarioError as err:
         refuse(err)
+    n_jobs = len(jobs)
     out = Path(out_dir or f"runs/{scenario.name.replace(' ', '-')}-"
                           f"{dt.datetime.now():%Y%m%d-%H%M%S}")
     started = time.perf_counter()
@@ -66,10 +67,14 @@ def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_sto
         from distributed import Client
         client = Client(dask_address)
         executor = client.get_executor()
-    bar = tqdm(total=n_jobs, desc=scenario.name, unit="run", file=sys.stderr)
+    # counted in simulated days, not runs: one run of a large scenario takes minutes
+    bar = tqdm(total=sum(point.horizon_days for _, point, _ in jobs), desc=scenario.name,
+               unit="day", file=sys.stderr)
+    bar.set_postfix_str(f"0/{n_jobs} runs")
     try:
         runs = run_all(scenario, world=world, replications=replications, workers=workers,
-                       executor=executor, progress=lambda done, total: bar.update(done - bar.n))
+                       executor=executor, on_day=lambda: bar.update(1),
+                       progress=lambda done, total: bar.set_postfix_str(f"{done}/{total} runs"))
     finally:
         bar.close()
         if client is not None:
