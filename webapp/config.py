@@ -52,6 +52,22 @@ def max_solve_seconds(worker_timeout_s: int | None = None) -> float:
     return value
 
 
+MAX_PAGE_SIZE = 500   # the API's cap on ``limit`` (webapp.api.params); the setting may lower it
+
+
+def max_page_size() -> int:
+    """``STOCKROUTE_MAX_PAGE_SIZE``: the most items one page of a listing returns (1-500)."""
+    raw = os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", str(MAX_PAGE_SIZE))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_PAGE_SIZE:
+        raise ValueError(f"STOCKROUTE_MAX_PAGE_SIZE={raw} must be a whole number from 1 to "
+                         f"{MAX_PAGE_SIZE}")
+    return value
+
+
 class Config:
     def __init__(self, **overrides):
         self.DATABASE_URL = os.environ.get("DATABASE_URL") or default_database_url()
@@ -59,7 +75,8 @@ class Config:
         # a random key is made once and kept in the instance folder (never in
         # the repository), so every worker of one installation shares it.
         self.SECRET_KEY = os.environ.get("SECRET_KEY") or instance_secret_key()
-        self.MAX_PAGE_SIZE = int(os.environ.get("STOCKROUTE_MAX_PAGE_SIZE", "500"))
+        # A lower cap on ``limit`` than the API's 500 (a larger one is a 422).
+        self.MAX_PAGE_SIZE = max_page_size()
         # Request bodies over this size are refused with 413 before anything reads them.
         self.MAX_CONTENT_LENGTH = int(os.environ.get("STOCKROUTE_MAX_REQUEST_BYTES",
                                                      str(DEFAULT_MAX_REQUEST_BYTES)))

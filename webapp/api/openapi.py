@@ -58,8 +58,8 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
             _check_no_nul(kwargs, "")
             _check_no_nul(request.args.to_dict(), "")
             if query is not None:
-                kwargs["query"] = query.model_validate(
-                    {k: v for k, v in request.args.items()})
+                kwargs["query"] = _check_page_size(query.model_validate(
+                    {k: v for k, v in request.args.items()}))
                 _check_db_ints(kwargs["query"])
             elif request.args:   # a parameter nothing reads would be ignored in silence
                 name = next(iter(request.args))
@@ -84,6 +84,19 @@ def spec(*, summary: str, response: type[BaseModel] | None = None,
         return wrapper
 
     return decorate
+
+
+def _check_page_size(query: BaseModel) -> BaseModel:
+    """``limit`` within ``STOCKROUTE_MAX_PAGE_SIZE`` when that is below the API's 500: a
+    larger one asked for is a 422 (never a silently short page); the default is lowered."""
+    cap = current_app.config.get("MAX_PAGE_SIZE")
+    limit = getattr(query, "limit", None)
+    if cap is None or not isinstance(limit, int) or limit <= cap:
+        return query
+    if "limit" in request.args:
+        raise ApiError(422, f"limit must be at most {cap} (STOCKROUTE_MAX_PAGE_SIZE)",
+                       field="limit")
+    return query.model_copy(update={"limit": cap})
 
 
 def _check_path_ids(kwargs: dict) -> None:

@@ -13,9 +13,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from webapp.config import MAX_PAGE_SIZE  # STOCKROUTE_MAX_PAGE_SIZE may lower it per app
 from webapp.limits import DB_INT_MAX
 
-MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE,
