@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 from flask.cli import ScriptInfo
@@ -83,3 +84,26 @@ def test_stored_runs_are_listed_shown_and_compared_over_the_api(tmp_path, databa
     assert c.get("/api/v1/scenarios/compare?ids=1", headers=h).status_code == 422
     assert c.get("/api/v1/scenarios/runs/999", headers=h).status_code == 404
     assert c.get("/api/v1/scenarios/runs").status_code == 401
+
+
+@pytest.mark.parametrize("address, says", [
+    ("tcp://127.0.0.1:1", "cannot reach"),      # nothing listens there
+    ("http://127.0.0.1:8786", "unknown address scheme"),
+    ("scheduler", "missing port"),
+])
+def test_a_dask_scheduler_that_cannot_be_used_is_an_error_naming_the_option(tmp_path, address,
+                                                                            says):
+    import dask
+    import distributed  # noqa: F401 - its config defaults, before the set() below restores
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SMALL))
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        result = invoke(app, ["scenario", "run", str(spec), "--no-store", "--dask", address,
+                              "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert result.stderr.startswith(f"connecting to the Dask scheduler at {address}")
+    assert "error (--dask)" in result.stderr and says in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -64,8 +64,18 @@ def run(ctx, file, replications, workers, dask_address, out_dir, from_db, no_sto
     started = time.perf_counter()
     executor, client = None, None
     if dask_address:
+        import dask
         from distributed import Client
-        client = Client(dask_address)
+        wait = dask.config.get("distributed.comm.timeouts.connect")
+        click.echo(f"connecting to the Dask scheduler at {dask_address} (waits up to {wait}) …",
+                   err=True)
+        try:
+            client = Client(dask_address)
+        except (OSError, ValueError, TypeError) as exc:
+            click.echo(f"error (--dask): cannot reach a Dask scheduler at {dask_address}: "
+                       f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+                       err=True)
+            sys.exit(2)
         executor = client.get_executor()
     # counted in simulated days, not runs: one run of a large scenario takes minutes
     bar = tqdm(total=sum(point.horizon_days for _, point, _ in jobs), desc=scenario.name,
