@@ -54,14 +54,18 @@ def _charts(runs_by_label: dict[str, dict], out: Path) -> list[Path]:
         f = pd.DataFrame([d[key] for d in first["daily"]],
                          index=pd.to_datetime([d["date"] for d in first["daily"]]))
         fig, axis = plt.subplots(figsize=(9, 4))
-        if key == "inventory_value_by_node":
-            axis.stackplot(f.index, f.T.values, labels=f.columns)
+        if f.columns.empty:   # nothing stocked anywhere (a world that starts empty)
+            axis.text(0.5, 0.5, "no stock at any node", ha="center", va="center",
+                      transform=axis.transAxes)
+        elif key == "inventory_value_by_node":
+            axis.stackplot(f.index, f.T.fillna(0).values, labels=f.columns)
         else:
             for col in f.columns:
                 axis.plot(f.index, f[col], label=col)
         axis.set_ylabel(ylabel)
         axis.set_title(f"{first_label}")
-        axis.legend(loc="upper left", fontsize=7, ncol=4)
+        if not f.columns.empty:
+            axis.legend(loc="upper left", fontsize=7, ncol=4)
         fig.autofmt_xdate()
         fig.tight_layout()
         paths.append(out / name)

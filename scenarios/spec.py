@@ -210,6 +210,11 @@ def world_errors(scenario: Scenario, world) -> list[dict]:
             errors.append({"field": field, "message": f"unknown {what} {value!r} (the world has "
                                                       f"{_some(pool)})"})
 
+    missing = [what for what, pool in (("nodes", nodes), ("SKUs", skus)) if not pool]
+    if missing:   # e.g. --from-db on a database with nothing loaded yet
+        errors.append({"field": "start", "message": f"the starting world has no "
+                       f"{' and no '.join(missing)} to simulate (load some: stockroute "
+                       f"import, or stockroute demo)"})
     for i, d in enumerate(scenario.disruptions):
         check(d.node, nodes, f"disruptions[{i}].node", "node")
         check(d.supplier, suppliers, f"disruptions[{i}].supplier", "supplier")

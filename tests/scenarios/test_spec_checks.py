@@ -160,3 +160,28 @@ def test_the_cli_refuses_non_finite_yaml_numbers_with_exit_2(tmp_path):
     assert result.exit_code == 2, result.output
     assert "demand.lines_per_order" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_world_without_nodes_or_skus_is_an_error_before_anything_runs():
+    # `scenario run --from-db` on an empty database: a traceback from the planner, mid-run
+    from dataclasses import replace
+    empty = replace(WORLD, skus=[], nodes=[], lanes=[], channels=[], suppliers=[],
+                    supplier_items=[], stock={}, inbound=[], popularity={}, node_share={})
+    with pytest.raises(ScenarioError) as err:
+        check_jobs(scenario(), empty)
+    assert [e["field"] for e in err.value.errors] == ["start"]
+    message = err.value.errors[0]["message"]
+    assert "no nodes" in message and "no SKUs" in message
+
+
+def test_a_world_without_stock_still_gets_its_report(tmp_path):
+    # nodes, SKUs and lanes but no stock at all (an import without `stock`): the run
+    # works, and the inventory chart, with nothing to stack, broke the report
+    from dataclasses import replace
+
+    from scenarios import report
+    from scenarios.runner import run_all, summarise
+    bare = replace(WORLD, stock={}, inbound=[])
+    runs = run_all(scenario(), world=bare)
+    html = report.write_report("bare", runs, summarise(runs), tmp_path / "out")
+    assert html.exists() and (tmp_path / "out" / "inventory_by_node.png").exists()
