@@ -107,3 +107,18 @@ def test_a_dask_scheduler_that_cannot_be_used_is_an_error_naming_the_option(tmp_
     assert result.stderr.startswith(f"connecting to the Dask scheduler at {address}")
     assert "error (--dask)" in result.stderr and says in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"summary": 3}', '{"scenario": "x"}'])
+def test_compare_refuses_a_folder_whose_summary_is_not_a_report(tmp_path, content):
+    app = create_app(TestConfig(DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}"))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({**SMALL, "replications": 1}))
+    assert invoke(app, ["scenario", "run", str(spec), "--no-store",
+                        "--out", str(tmp_path / "good")]).exit_code == 0
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "summary.json").write_text(content)
+    result = invoke(app, ["scenario", "compare", str(tmp_path / "good"), str(tmp_path / "bad")])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "is not a scenario report folder" in result.output and "summary.json" in result.output

@@ -125,6 +125,15 @@ def compare(runs, out_dir) -> None:
     for p in paths:
         if not (p / "summary.json").exists():
             raise click.BadParameter(f"{p} is not a scenario report folder", param_hint="RUNS")
+        try:
+            data = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+            points = data["summary"]
+            if not (isinstance(points, dict) and points
+                    and all(isinstance(s["kpis"], dict) for s in points.values())):
+                raise ValueError("no KPIs")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise click.BadParameter(f"{p} is not a scenario report folder: its summary.json "
+                                     f"is not a report's", param_hint="RUNS") from None
     click.echo(report.kpi_table(paths))
     if out_dir:
         click.echo(f"charts: {report.compare(paths, Path(out_dir))}")
