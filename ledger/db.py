@@ -72,6 +72,30 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def setup_problem(exc: BaseException) -> str | None:
+    """Whether ``exc`` is the database's setup rather than a bug: ``"url"`` (a URL that
+    cannot be used: raised while building the engine), ``"unreachable"`` (raised while
+    connecting) or ``"no_schema"`` (a table is missing: ``stockroute db upgrade`` was
+    not run); None for anything else."""
+    import traceback
+
+    from sqlalchemy import exc as sa_exc
+
+    frames = [(f.filename.replace("\\", "/"), f.name)
+              for f in traceback.extract_tb(exc.__traceback__)]
+    if any(name == "_make_engine" and path.endswith("ledger/db.py") for path, name in frames):
+        return "url"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    if "no such table" in str(exc.orig) or type(exc.orig).__name__ == "UndefinedTable":
+        return "no_schema"
+    connecting = any(name == "connect" and path.endswith("sqlalchemy/engine/default.py")
+                     for path, name in frames)
+    if isinstance(exc, sa_exc.OperationalError) and connecting:
+        return "unreachable"
+    return None
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 
 import click
 from flask.cli import ScriptInfo
@@ -81,31 +80,21 @@ def _shown_url(ctx: click.Context) -> str:
         return raw
 
 
-def _frames(exc: BaseException) -> list[tuple[str, str]]:
-    return [(frame.filename.replace(os.sep, "/"), frame.name)
-            for frame in traceback.extract_tb(exc.__traceback__)]
-
-
 def database_problem(exc: BaseException, url: str) -> str | None:
     """A one-line explanation of a database error that is the setup's, not the command's:
     a URL that cannot be used, a database that cannot be reached, or one without the
     schema. ``None`` for anything else (it keeps its traceback: that is a bug)."""
-    from sqlalchemy import exc as sa_exc
+    from ledger.db import setup_problem
 
-    frames = _frames(exc)
+    problem = setup_problem(exc)
     first = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-    if any(name == "_make_engine" and path.endswith("ledger/db.py") for path, name in frames):
+    if problem == "url":
         return (f"error (DATABASE_URL): cannot use {url!r} ({exc.__class__.__name__}: "
                 f"{first}); give {URL_FORMS}")
-    if not isinstance(exc, sa_exc.DBAPIError):
-        return None
-    orig = exc.orig
-    if "no such table" in str(orig) or type(orig).__name__ == "UndefinedTable":
+    if problem == "no_schema":
         return (f"error (database): {url} has no stockroute schema, or an older one "
                 f"({first}); run `stockroute db upgrade` first")
-    connecting = any(name == "connect" and path.endswith("sqlalchemy/engine/default.py")
-                     for path, name in frames)
-    if isinstance(exc, sa_exc.OperationalError) and connecting:
+    if problem == "unreachable":
         return f"error (DATABASE_URL): cannot connect to {url}: {first}"
     return None
 

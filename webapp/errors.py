@@ -3,7 +3,8 @@
 API clients (paths under ``/api/`` or ``Accept: application/json``) get
 ``{"error": {"code", "message", "field"}}`` with the right 4xx status; browsers
 get a short HTML page. Bad input is always a 4xx: the catch-all 500 is for bugs
-only, is logged with the request id, and tells the client nothing more.
+only, is logged with the request id, and tells the client nothing more. A database
+that cannot be reached or has no schema yet is a 503 (``unavailable``), not a bug.
 """
 
 from __future__ import annotations
@@ -137,6 +138,15 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
+        from ledger.db import setup_problem
+        problem = setup_problem(err)
+        if problem is not None:   # the database's setup, not a bug: unavailable, retry
+            first = (str(getattr(err, "orig", None) or err).strip().splitlines() or [""])[0]
+            log.error("database unavailable (%s) on %s %s: %s", problem, request.method,
+                      request.path, first)
+            return error_response(503, "unavailable",
+                                  "the database is unavailable; retry later, and quote the "
+                                  "X-Request-ID header if it lasts", headers={"Retry-After": "5"})
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error",
                               "internal error; quote the X-Request-ID header when reporting it")
