@@ -112,3 +112,10 @@ def test_balances_as_of_takes_the_instants_that_history_prints(app, sessions):
     assert result.exit_code == 2 and "UTC offset" in result.output
     result = cli.invoke(["ledger", "balances", "--as-of", "yesterday"])
     assert result.exit_code == 2 and "--as-of" in result.output
+
+
+def test_an_as_of_past_the_last_utc_datetime_is_a_usage_error(app, sessions):
+    make_world(sessions)
+    result = Cli(app).invoke(["ledger", "balances", "--as-of", "9999-12-31T23:59:59-14:00"])
+    assert result.exit_code == 2, result.output
+    assert "--as-of" in result.output and "Traceback" not in result.output

@@ -68,3 +68,15 @@ def test_instants_in_answers_carry_their_utc_offset(client):
     assert len(stamps) >= 3
     for stamp in stamps:
         assert dt.datetime.fromisoformat(stamp).utcoffset() == dt.timedelta(0), stamp
+
+
+def test_an_instant_past_the_last_utc_datetime_is_refused_naming_the_field(client, sessions):
+    # 9999-12-31T23:59:59-14:00 is in the year 10000 in UTC: not storable (it was a 500)
+    resp = client.post("/api/v1/exceptions/1/snooze", headers=client.headers,
+                       json={"until": "9999-12-31T23:59:59-14:00"})
+    assert resp.status_code == 422, resp.get_json()
+    assert resp.get_json()["error"]["field"] == "until"
+    assert ids(client, "snoozed") == []
+    ok = client.post("/api/v1/exceptions/1/snooze", headers=client.headers,
+                     json={"until": "9999-12-31T09:59:59-14:00"})
+    assert ok.status_code == 200, ok.get_json()

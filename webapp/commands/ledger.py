@@ -59,7 +59,10 @@ class Instant(click.ParamType):
                       f"2026-11-01T12:00:00+00:00", param, ctx)
         if parsed.tzinfo is None:
             self.fail(f"{value!r} needs a UTC offset, e.g. +00:00 or Z", param, ctx)
-        return parsed
+        try:
+            return parsed.astimezone(dt.timezone.utc)
+        except OverflowError:
+            self.fail(f"{value!r} is outside the years 1-9999 in UTC", param, ctx)
 
 
 @ledger_group.command("balances")

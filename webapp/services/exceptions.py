@@ -77,6 +77,11 @@ def snooze(session: Session, exception_id: int, *, until: dt.datetime, actor: st
            now: dt.datetime | None = None) -> dict:
     if until.tzinfo is None:
         raise LedgerError("until needs a UTC offset", field="until")
+    try:   # stored in UTC, where it must still be a datetime
+        until = until.astimezone(dt.timezone.utc)
+    except OverflowError:
+        raise InvalidValue(f"until {until.isoformat()} is outside the years 1-9999 in UTC",
+                           field="until") from None
     now = now or utcnow()
     if until <= now:
         raise InvalidValue(f"until must be in the future; {until.isoformat()} is not after "
