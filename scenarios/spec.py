@@ -20,6 +20,7 @@ MAX_HORIZON_DAYS = 365
 MAX_ORDERS_PER_DAY = 200_000
 MAX_REPLICATIONS = 256
 MAX_SWEEP_POINTS = 256
+FIRST_START, LAST_START = dt.date(1970, 1, 1), dt.date(8999, 12, 31)
 
 
 class _M(BaseModel):
@@ -166,6 +167,15 @@ class Scenario(_M):
     seed: int = 1
     # A grid over dotted field paths, e.g. {"demand.uplifts.0.factor": [1, 2, 3]}.
     sweep: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("start_date")
+    @classmethod
+    def _calendar(cls, day: dt.date) -> dt.date:
+        # the engine's dates run a year or more past the horizon, and the charts draw no
+        # date before the year 1: both ends failed mid-run
+        if not FIRST_START <= day <= LAST_START:
+            raise ValueError(f"must be from {FIRST_START} to {LAST_START}")
+        return day
 
     @property
     def end_date(self) -> dt.date:

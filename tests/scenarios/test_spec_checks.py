@@ -185,3 +185,16 @@ def test_a_world_without_stock_still_gets_its_report(tmp_path):
     runs = run_all(scenario(), world=bare)
     html = report.write_report("bare", runs, summarise(runs), tmp_path / "out")
     assert html.exists() and (tmp_path / "out" / "inventory_by_node.png").exists()
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "1969-12-31", "9000-01-01", "9999-12-20"])
+def test_a_start_date_outside_the_calendar_the_engine_can_draw_is_refused(day):
+    # both ends failed mid-run: dates past 9999 overflowed, and matplotlib draws no
+    # dates before the year 1
+    found = errors_of(start_date=day)
+    assert "start_date" in found and "1970-01-01" in found["start_date"]
+
+
+def test_start_dates_inside_the_calendar_are_fine():
+    assert scenario(start_date="1970-01-01").start_date.year == 1970
+    assert scenario(start_date="8999-12-31").start_date.year == 8999
