@@ -33,3 +33,8 @@ DEFAULT_MAX_SOLVE_S = 30.0
 # Request bodies: the largest routing problem the contract allows (20,000 orders)
 # is ~6 MB of JSON, so 16 MiB fits it with room; larger bodies are refused with 413.
 DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+# Days the commands take (``demo --today``, ``plan-replenishment --start``): their dates
+# run a year or more of history back and a horizon ahead, which overflowed near either
+# end of Python's calendar.
+FIRST_DAY, LAST_DAY = "1970-01-01", "8999-12-31"

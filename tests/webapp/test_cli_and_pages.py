@@ -119,3 +119,19 @@ def test_an_as_of_past_the_last_utc_datetime_is_a_usage_error(app, sessions):
     result = Cli(app).invoke(["ledger", "balances", "--as-of", "9999-12-31T23:59:59-14:00"])
     assert result.exit_code == 2, result.output
     assert "--as-of" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["demo", "--today", "0001-01-05", "--skus", "10"],
+    ["demo", "--today", "9999-12-31", "--skus", "10"],
+    ["plan-replenishment", "--start", "0001-01-10", "--periods", "4", "--dry-run"],
+    ["plan-replenishment", "--start", "9999-12-01", "--periods", "4", "--dry-run"],
+])
+def test_a_day_outside_the_calendar_the_commands_can_reach_is_a_usage_error(app, args):
+    # their dates run a year of history back and a horizon ahead: at either end of the
+    # calendar that overflowed with a traceback
+    result = Cli(app).invoke(args)
+    assert result.exit_code == 2, result.output
+    option = args[1]
+    assert option in result.output and "1970-01-01" in result.output
+    assert "Traceback" not in result.output

@@ -15,6 +15,7 @@ from ledger import importexport
 from ledger.db import read_only, unit_of_work
 from ledger.demo import build_demo_world, is_loaded, load_demo
 from ledger.errors import ImportErrors, LedgerError
+from webapp.commands.solver_io import Day
 from webapp.extensions import db
 
 KINDS = click.Choice(sorted(importexport.KINDS))
@@ -67,10 +68,10 @@ def export(kind: str, output) -> None:
 @click.command("demo")
 @click.option("--seed", default=7, show_default=True, type=int)
 @click.option("--skus", "n_skus", default=500, show_default=True, type=click.IntRange(10, 5000))
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--today", type=Day(), default=None,
               help="the day after the last history day (default: today)")
 @with_appcontext
-def demo(seed: int, n_skus: int, today: dt.datetime | None) -> None:
+def demo(seed: int, n_skus: int, today: dt.date | None) -> None:
     """Load the seeded demo world into an empty database (does nothing if it has data)."""
     if is_loaded(db.sessions):
         click.echo("the database already has data; the demo world was not loaded again")
@@ -79,7 +80,7 @@ def demo(seed: int, n_skus: int, today: dt.datetime | None) -> None:
     world = build_demo_world(seed, n_skus=n_skus)
     steps = ["master data", "opening stock", "demand history", "open purchase orders",
              "recent orders"]
-    day = today.date() if today else dt.date.today()
+    day = today or dt.date.today()
     with tqdm(total=len(steps), desc="demo world", unit="step", file=sys.stderr) as bar:
         try:
             counts = load_demo(db.sessions, world, today=day,

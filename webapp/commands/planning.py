@@ -12,6 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from ledger.db import unit_of_work
+from webapp.commands.solver_io import Day
 from webapp.extensions import db
 from webapp.services import orders as orders_svc
 from webapp.services import replenishment as svc
@@ -31,8 +32,7 @@ def describe_status(plan: dict) -> str:
 
 
 @click.command("plan-replenishment")
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="first day of period 0 (default: today)")
+@click.option("--start", type=Day(), help="first day of period 0 (default: today)")
 @click.option("--periods", default=13, show_default=True, type=click.IntRange(2, 104))
 @click.option("--period-days", default=7, show_default=True, type=click.IntRange(1, 31))
 @click.option("--strategy", default="optimal", show_default=True,
@@ -49,7 +49,7 @@ def plan_replenishment(start, periods, period_days, strategy, time_limit_s, serv
     MOQs and case packs, and store them as drafts (replacing the planner's
     previous untouched drafts)."""
     from optimizer.replenishment import ReplenishmentInputError
-    start_date = (start.date() if start else dt.datetime.now(dt.timezone.utc).date())
+    start_date = start or dt.datetime.now(dt.timezone.utc).date()
     click.echo(f"planning with the {strategy} strategy: reading the database and forecasting, "
                f"then solving for up to {time_limit_s:g} s …", err=True)
     started = time.perf_counter()

@@ -13,6 +13,26 @@ import click
 EXIT_BAD_INPUT = 2
 
 
+class Day(click.ParamType):
+    """A date ``YYYY-MM-DD`` from ``FIRST_DAY`` to ``LAST_DAY`` (``webapp.limits``)."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        import datetime as dt
+
+        from webapp.limits import FIRST_DAY, LAST_DAY
+        if isinstance(value, dt.date):
+            return value
+        try:
+            day = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not a date like 2026-11-20", param, ctx)
+        if not FIRST_DAY <= day.isoformat() <= LAST_DAY:
+            self.fail(f"{day} is outside {FIRST_DAY} … {LAST_DAY}", param, ctx)
+        return day
+
+
 @contextlib.contextmanager
 def native_stdout_to_stderr():
     """Native solver libraries may print to file descriptor 1; keep stdout for the plan."""
