@@ -174,6 +174,10 @@ def _json_body():
     limit = max_request_bytes()
     if limit and (request.content_length or 0) > limit:
         raise too_large(limit)
+    if limit and request.content_length is None:
+        # chunked: the body is cut at the limit as it is read; anything left over is too much
+        if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+            raise too_large(limit)
     data = request.get_json(silent=True)
     if data is None:
         raise ApiError(400, "the body is not valid JSON")
