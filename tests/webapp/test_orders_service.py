@@ -310,3 +310,19 @@ def test_the_intake_answer_is_the_order_as_it_was_stored(sessions):
     assert [h["actor"] for h in view["history"]] == ["test", "test"]
     assert bucket(sessions, "A", "N1", "reserved") == 2 and bucket(sessions, "B", "N2",
                                                                   "reserved") == 1
+
+
+def test_a_partly_refilled_backorder_exception_says_what_still_waits(sessions):
+    """The queue entry is kept (one per line) and its details refreshed on a partial
+    refill; its message kept the first shortfall ("4 of 5"), contradicting them."""
+    from ledger.models import ExceptionItem
+    world(sessions, {("A", "N1"): 1})
+    submit(sessions, "SO-1", [("A", 5)])
+    with unit_of_work(sessions) as s:
+        post(s, [Movement("count_gain", "A", 2, "N1")])
+    with unit_of_work(sessions) as s:
+        svc.reroute_backorders(s, router=route_problem, actor="system", sku_codes=["A"])
+    with read_only(sessions) as s:
+        (e,) = s.query(ExceptionItem).filter_by(kind="backorder").all()
+        assert e.details["qty"] == 2
+        assert e.message.startswith("2 of 5 × A on order SO-1 backordered"), e.message

@@ -224,18 +224,19 @@ def record_plan(session: Session, jobs: list[RoutingJob], problem: dict, plan: d
 def _raise_exception(session: Session, kind: str, order: Order, line: OrderLine, b: dict) -> None:
     severity = "critical" if b["reason"] in ("no_eligible_node",) else "warning"
     dedupe = f"{kind}:{order.code}:{line.line_no}"
+    message = (f"{b['qty']} of {line.qty} × {line.sku.code} on order {order.code} "
+               f"backordered: {b['reason'].replace('_', ' ')}"
+               + (f" — {b['explanation']}" if b.get("explanation") else ""))
     existing = session.scalar(select(ExceptionItem).where(ExceptionItem.dedupe_key == dedupe))
     if existing is not None:  # still short: keep one entry, refresh what it says
         existing.details = {"line": line.line_no, "qty": b["qty"], "reason": b["reason"]}
+        existing.message = message
         if existing.status == "resolved":
             existing.status = "open"
         return
     session.add(ExceptionItem(
         kind=kind, severity=severity, order_code=order.code, sku_code=line.sku.code,
-        message=(f"{b['qty']} of {line.qty} × {line.sku.code} on order {order.code} "
-                 f"backordered: {b['reason'].replace('_', ' ')}"
-                 + (f" — {b['explanation']}" if b.get("explanation") else "")),
-        details={"line": line.line_no, "qty": b["qty"], "reason": b["reason"]},
+        message=message, details={"line": line.line_no, "qty": b["qty"], "reason": b["reason"]},
         dedupe_key=dedupe))
 
 
