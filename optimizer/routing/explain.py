@@ -146,7 +146,7 @@ class Explainer:
                                "ranks an order's nodes by the cost of shipping the whole "
                                "order from them, not of these units alone")
             takers = sorted({t for _, k in short for t in self._takers(m, k, before=o + 1)})
-            who = [("this order's other lines" if t == o else p_.order_ids[t]) for t in takers]
+            who = self._who(takers, o)
             tail = ("" if takers == [o] else
                     ": greedy routes orders in input order, and earlier orders keep what "
                     "they took")
@@ -160,11 +160,19 @@ class Explainer:
             return text + (" and still has the stock and capacity for these units after this "
                            f"plan, which is {self.not_proven}")
         takers = sorted({t for _, k in short for t in self._takers(m, k)})
-        who = [("this order's other lines" if t == o else p_.order_ids[t]) for t in takers]
+        who = self._who(takers, o)
         whose = "the batch optimum" if self.status == "optimal" else "this plan"
         return text + (f", but it has no stock or capacity left for them after this plan: "
                        f"{whose} uses {' and '.join(w for w, _ in short)} for "
                        f"{_names(who)}")
+
+    def _who(self, takers, o: int) -> list[str]:
+        """The orders in ``takers`` by id, order ``o`` itself named as such: by its other
+        lines, or by the rest of its only line (split over nodes) when it has one."""
+        p_ = self.problem
+        own = ("this order's other lines" if len(p_.lines_of(o)) > 1
+               else "this order's own line (its other units)")
+        return [own if t == o else p_.order_ids[t] for t in takers]
 
     # -- backorders ------------------------------------------------------------------------
 
@@ -209,8 +217,7 @@ class Explainer:
                         f"{before})")
             takers = sorted({t for n in nodes for t in self._takers(n, k)})
             if takers:
-                who = [("this order's other lines" if t == o else p_.order_ids[t])
-                       for t in takers]
+                who = self._who(takers, o)
                 text += f"; it ships to {_names(who)}"
             return text
         if reason == "capacity":

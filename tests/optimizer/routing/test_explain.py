@@ -211,3 +211,15 @@ def test_a_feasible_plan_is_not_said_to_have_stopped_at_the_time_limit():
         "shipping 1 unit(s) from A would cost 1.50 (1.50 per unit), less than the backorder "
         "penalty 40.00 per unit; this plan is not proven optimal (its gap to the proven bound "
         "is 93.9%)"]
+
+
+def test_an_order_of_one_line_is_not_said_to_have_other_lines(strategy):
+    # The line ships 2 of its 3 units from A, all A has: the rest waits, and what took A's
+    # stock is this same line, not "this order's other lines" (it has none).
+    doc = document(["A"], {("A", "S1"): 2}, [lane("A")], [order("one", [("S1", 3)])])
+    _, _, backs = explained(doc, strategy)
+    reason, text = backs[("one", 0)]
+    assert reason == "no_stock"
+    assert text == ("no eligible node has S1 left after this plan (before routing: A=2); "
+                    "it ships to this order's own line (its other units)")
+    assert "other lines" not in text
