@@ -273,3 +273,79 @@ def test_a_refill_retries_a_deadlock_then_succeeds(sessions, monkeypatch):
     with read_only(sessions) as s:
         assert not [e for e in s.scalars(select(ExceptionItem))
                     if e.kind == "refill_failed"]
+
+
+def _refill_failures(sessions) -> list[tuple[str, str]]:
+    with read_only(sessions) as s:
+        return [(e.sku_code, e.status) for e in s.scalars(
+            select(ExceptionItem).where(ExceptionItem.kind == "refill_failed")
+            .order_by(ExceptionItem.sku_code))]
+
+
+def _fail_a_refill(sessions, monkeypatch, skus):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the router fell over")
+
+    with monkeypatch.context() as m:
+        m.setattr(svc, "reroute_backorders", broken)
+        assert svc.refill_after_arrival(sessions, skus, router=route_problem)["deferred"]
+
+
+def test_a_later_refill_of_the_sku_settles_its_failed_refill(sessions, monkeypatch):
+    world(sessions, {})
+    assert submit(sessions, "SO-1", [("A", 1)])["status"] == "backordered"
+    assert submit(sessions, "SO-2", [("B", 1)])["status"] == "backordered"
+    _fail_a_refill(sessions, monkeypatch, ["A", "B"])
+    assert _refill_failures(sessions) == [("A", "open"), ("B", "open")]
+    # A arrives again and its refill runs: A's failure is settled, B's still waits
+    count_gain(sessions, "A", 1, "N1")
+    assert svc.refill_after_arrival(sessions, ["A"], router=route_problem) == {
+        "orders": 1, "units_filled": 1}
+    assert _refill_failures(sessions) == [("A", "resolved"), ("B", "open")]
+    assert order(sessions, "SO-1")["status"] == "routed"
+    assert_audit_clean(sessions)
+
+
+def test_a_reoptimisation_settles_every_failed_refill(sessions, monkeypatch):
+    world(sessions, {})
+    assert submit(sessions, "SO-1", [("A", 1)])["status"] == "backordered"
+    count_gain(sessions, "A", 1, "N1")
+    _fail_a_refill(sessions, monkeypatch, ["A"])
+    with unit_of_work(sessions) as s:
+        svc.reoptimize(s, router=route_problem, actor="planner", dry_run=True)
+        s.rollback()   # what the dry run's caller does
+    assert _refill_failures(sessions) == [("A", "open")]
+    with unit_of_work(sessions) as s:
+        diff = svc.reoptimize(s, router=route_problem, actor="planner")
+    assert diff["backorders_filled"] == 1
+    assert _refill_failures(sessions) == [("A", "resolved")]
+    assert order(sessions, "SO-1")["status"] == "routed"
+    assert_audit_clean(sessions)
+
+
+def test_rerouting_from_the_exception_of_a_cancelled_order_is_a_conflict(
+        sessions, database_url):
+    from ledger.access import create_token
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    world(sessions, {})
+    assert submit(sessions, "SO-1", [("A", 1)])["status"] == "backordered"
+    backorder = next(e for e in order(sessions, "SO-1")["exceptions"] if e["kind"] == "backorder")
+    with unit_of_work(sessions) as s:
+        svc.cancel_order(s, "SO-1", actor="test")
+        _, token = create_token(s, "wh", "orders:write,orders:read")
+    count_gain(sessions, "A", 1, "N1")
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    try:
+        r = app.test_client().post(f"/api/v1/exceptions/{backorder['id']}/reroute",
+                                   headers={"Authorization": f"Bearer {token}"})
+    finally:
+        app.extensions["stockroute.db"]["engine"].dispose()
+    assert r.status_code == 409, r.get_json()
+    error = r.get_json()["error"]
+    assert error["code"] == "invalid_transition"
+    assert error["message"] == "order SO-1 has no lines waiting to be routed (it is cancelled)"
+    assert order(sessions, "SO-1")["status"] == "cancelled"
+    assert bucket(sessions, "A", "N1", "reserved") == 0
+    assert_audit_clean(sessions)

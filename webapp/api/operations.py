@@ -358,9 +358,16 @@ def reroute_from_exception(exception_id: int, work: Work):
     if not e["order"]:
         from ledger.errors import LedgerError
         raise LedgerError("this exception concerns no order", field="id")
-    order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
-                                 order_codes=[e["order"]])
-    return OrderOut.model_validate(order_svc.order_view(session, e["order"]))
+    outcome = order_svc.reroute_backorders(session, router=route_problem, actor=actor(),
+                                           order_codes=[e["order"]])
+    view = order_svc.order_view(session, e["order"])
+    if not outcome["orders"]:
+        # cancelled, shipped, or filled meanwhile: answering 200 with the order unchanged
+        # read as if the re-route had been tried and found nothing
+        raise order_svc.InvalidTransition(
+            f"order {e['order']} has no lines waiting to be routed (it is {view['status']})",
+            field="id")
+    return OrderOut.model_validate(view)
 
 
 # --------------------------------------------------------------------------- replenishment

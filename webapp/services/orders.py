@@ -693,6 +693,19 @@ def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str)
         e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
 
 
+def _resolve_refill_failures(session: Session, sku_codes: list[str] | None, actor: str,
+                             how: str) -> None:
+    """A refill of these SKUs (all of them with None) has now run: the ``refill_failed``
+    exceptions a failed one queued are settled. Exceptions are written last, after the
+    orders and the stock (the global lock order)."""
+    stmt = select(ExceptionItem).where(ExceptionItem.kind == "refill_failed",
+                                       ExceptionItem.status != "resolved")
+    if sku_codes is not None:
+        stmt = stmt.where(ExceptionItem.sku_code.in_(sku_codes))
+    for e in session.scalars(stmt):
+        e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
+
+
 def lock_orders(session: Session, chosen, statuses: tuple[str, ...], *options) -> list[Order]:
     """Lock the orders whose ids ``chosen`` (a subquery) selects and that are
     still in one of ``statuses``, in id order, and load them as they are now.
@@ -741,7 +754,11 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
     jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered > 0])
             for o in orders]
     jobs = [job for job in jobs if job.lines]  # nothing left waiting: another refill filled it
+    # A refill of whole SKUs settles the failures queued for them, once it has run.
+    settles = sku_codes if sku_codes and not order_codes else None
     if not jobs:
+        if settles:
+            _resolve_refill_failures(session, settles, actor, "a later refill of the SKU ran")
         return {"orders": 0, "units_filled": 0}
     # Orders are locked; now the stock, all of it at once in canonical order, so
     # that routing the orders one by one never takes positions out of order.
@@ -756,6 +773,8 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
         filled += waiting_units - sum(b["qty"] for b in plan["backorders"])
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
+    if settles:
+        _resolve_refill_failures(session, settles, actor, "a later refill of the SKU ran")
     return {"orders": len(jobs), "units_filled": filled}
 
 
@@ -812,7 +831,7 @@ def _record_refill_failure(sessions, skus: list[str], err: BaseException) -> Non
                     kind="refill_failed", severity="warning", sku_code=sku, details=details,
                     message=(f"stock of {sku} arrived but waiting backorders could not be "
                              f"re-routed ({type(err).__name__}); the next arrival or a "
-                             f"re-optimisation will try again"),
+                             f"re-optimisation will try again and resolve this"),
                     dedupe_key=dedupe))
     except Exception:  # noqa: BLE001 - best effort; the error is logged above
         log.exception("could not record the failed refill (skus %s)", skus)
@@ -871,6 +890,9 @@ def reoptimize(session: Session, *, router: Router, actor: str, dry_run: bool = 
     cost_after = sum(float(s.cost) for o in movable for s in o.shipments if s.status == "planned")
     changes = [{"order": c, "before": before[c], "after": after[c]}
                for c in before if before[c] != after[c]]
+    # every waiting order was routed again: failed refills are settled (a dry run's
+    # caller rolls this back with the rest)
+    _resolve_refill_failures(session, None, actor, "re-optimised")
     return {
         "orders": len(movable), "moved": len(changes), "dry_run": dry_run,
         "routing_status": plan.get("status"), "objective": plan.get("objective"),
