@@ -9,7 +9,7 @@ import click
 from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
                                      validate_plan)
 from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
-                                        solver_options)
+                                        solver_options, write_output)
 
 
 @click.command("replenish")
@@ -27,8 +27,7 @@ def replenish(input_file, output_file, strategy, time_limit_s, workers, seed):
                      seed=seed)
     body = plan.to_json()
     validate_plan(problem, body)
-    json.dump(body, output_file, indent=2)
-    output_file.write("\n")
+    write_output(output_file, json.dumps(body, indent=2) + "\n")
 
 
 commands = [replenish]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 
+import pytest
 from click.testing import CliRunner
 
 from optimizer.replenishment import parse_problem, validate_plan
@@ -65,3 +67,12 @@ def test_a_quantity_given_as_a_string_exits_2_naming_the_field(doc):
     assert "demand[0].qty: Input should be a valid integer" in result.stderr
     assert "demand[1].node: unknown node 'NOWHERE'" in result.stderr
     assert result.stdout == ""
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_failed_write_is_an_error_message_not_a_traceback(doc):
+    result = run(["--input", "-", "--output", "/dev/full", "--time-limit", "5"],
+                 json.dumps(doc))
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert "error: cannot write the plan to /dev/full" in result.stderr
