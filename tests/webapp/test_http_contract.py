@@ -307,6 +307,17 @@ def test_a_routing_problem_with_many_errors_lists_at_most_20_details(client):
     assert [d["field"] for d in body["details"]] == [f"inventory[{i}].node" for i in range(20)]
 
 
+def test_a_replenishment_problem_with_many_errors_lists_at_most_20_details(client):
+    # docs/api.md: details lists validation errors, at most 20; this endpoint listed all.
+    bad = {**REPLENISHMENT, "demand": [{"sku": "A", "node": "NOWHERE", "period": 0, "qty": 1}
+                                       for _ in range(50)]}
+    r = client.post("/api/v1/replenishment/plan", json=bad, headers=client.writer)
+    assert r.status_code == 422
+    body = error(r)
+    assert body["code"] == "invalid_problem" and body["field"] == "demand[0].node"
+    assert [d["field"] for d in body["details"]] == [f"demand[{i}].node" for i in range(20)]
+
+
 def test_api_md_lists_every_route_of_the_openapi_document(client):
     text = (ROOT / "docs" / "api.md").read_text()
     paths = client.get("/api/openapi.json").get_json()["paths"]

@@ -394,11 +394,13 @@ def replenishment_plan():
     from optimizer import replenishment
     from webapp.api.openapi import _json_body, check_time_limit
     from webapp.api.orders import InvalidProblem
+    from webapp.errors import MAX_DETAILS
     try:
         problem = replenishment.parse_problem(_json_body())
     except replenishment.ReplenishmentInputError as err:
         first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
-        raise InvalidProblem(first["message"], field=first["field"], details=err.errors)
+        raise InvalidProblem(first["message"], field=first["field"],
+                             details=err.errors[:MAX_DETAILS])   # as docs/api.md promises
     check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = replenishment.solve(problem, workers=1, seed=0)
     return ReplenishmentPlanOut.model_validate(plan.to_json())
