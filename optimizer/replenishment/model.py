@@ -11,9 +11,11 @@ still useful from the arrival period on (``_big_m``), in case packs.
 Rows: inventory balance, supplier capacity, receiving capacity, budget, and per
 (supplier, node, period) ``Σ cp·k ≤ min(capacities, Σ cp·K)·z``.
 
-The model is a relaxation of the cost model only where ``holding + backlog <
-safety_stock_penalty`` (ip and im could both be raised); the reported objective is always
-the contract's cost recomputed from the orders, and the bound stays a valid lower bound.
+Where ``safety_stock_penalty > holding + backlog`` the cost is not convex at zero stock (a
+period in backlog pays the whole shortfall), and ip and im could both be raised to buy the
+shortfall off at holding + backlog a unit; there a binary ``w`` per period (``im ≤ M·w``,
+``sh ≥ ss·w``, M the backlog without orders) keeps the model exact. The reported objective
+is always the contract's cost recomputed from the orders.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
-from .plan import Order
+from .plan import Order, inventory
 from .presolve import order_options
 from .problem import ReplenishmentProblem
 
@@ -144,6 +146,9 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
     order_vars: list[tuple[int, int, int, int, pywraplp.Variable]] = []
     items_of = p.items_of_sku()
     options = order_options(p)
+    # inventory without planned orders (the most backlog any plan has), and the hint's
+    base_inv = p.on_hand[:, :, None] + np.cumsum(p.inbound - p.demand, axis=2)
+    hint_inv = inventory(p, hint) if hint else None
     for s in range(S):
         cp = int(p.case_pack[s])
         h, b = float(p.holding_cost[s]), float(p.backlog_cost[s])
@@ -210,6 +215,18 @@ def solve_mip(p: ReplenishmentProblem, *, time_limit_s: float, workers: int, see
                     sh = solver.NumVar(0, ss, "")
                     objective.SetCoefficient(sh, pen)
                     solver.Add(sh + ip >= ss)
+                    if pen > h + b:
+                        # non-convex: backlog (im > 0) only with the whole shortfall paid
+                        most = max(0, -int(base_inv[s, n, t]))
+                        if most == 0:
+                            im.SetUb(0)
+                        else:
+                            w = solver.BoolVar("")
+                            solver.Add(im <= most * w)
+                            solver.Add(sh >= ss * w)
+                            if hint_inv is not None:
+                                hint_vars.append(w)
+                                hint_vals.append(1.0 if hint_inv[s, n, t] < 0 else 0.0)
                 prev = (ip, im)
                 stock.append(prev)
                 shortfall.append(sh)

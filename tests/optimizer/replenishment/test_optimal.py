@@ -68,3 +68,77 @@ def test_a_proven_solve_returns_the_same_objective_every_time():
     validate_plan(p, first)
     assert first["status"] == "optimal"
     assert first["objective"] == second["objective"]
+
+
+# A safety-stock penalty above holding + backlog makes the cost non-convex at zero stock: a
+# period in backlog pays the whole shortfall. The MIP let on-hand and backlog rise together
+# there (inventory unchanged, the shortfall gone at holding + backlog a unit), so it planned
+# for a cheaper cost than the real one: a 16.0 plan came back "feasible" within 0.1 s.
+NONCONVEX = {
+    "periods": 2,
+    "skus": [{"sku": "A", "holding_cost": 0, "backlog_cost": 0, "case_pack": 2}],
+    "nodes": [{"id": "DC", "receiving_capacity": 4}],
+    "positions": [{"sku": "A", "node": "DC", "on_hand": 1, "safety_stock": 4,
+                   "inbound": [{"period": 0, "qty": 1}]}],
+    "demand": [{"sku": "A", "node": "DC", "period": 0, "qty": 3},
+               {"sku": "A", "node": "DC", "period": 1, "qty": 5}],
+    "suppliers": [{"id": "S", "lead_time_periods": 0, "fixed_order_cost": 3}],
+    "supplier_items": [{"supplier": "S", "sku": "A", "unit_cost": 0.5}],
+    "policy": {"safety_stock_penalty": 2},
+}
+
+
+def test_a_safety_penalty_above_holding_plus_backlog_is_planned_to_the_true_optimum():
+    # Receiving 4 a period, so at most 4 a period at 0.5 + 3 fixed. Stock without orders:
+    # -1, -6 (shortfall 4 + 4: cost 16). 4 in period 0: 3, -2 -> shortfall 1 + 4, 10 + 2 + 3
+    # = 15; 4 in each period: 3, 2 -> 6 + 4 + 6 = 16; 2 in period 0: 14 + 1 + 3 = 18.
+    p = parse_problem(NONCONVEX)
+    body = solve(p, time_limit_s=10, workers=1).to_json()
+    validate_plan(p, body)
+    assert body["objective"] == pytest.approx(15.0)
+    assert [(o["order_period"], o["qty"]) for o in body["orders"]] == [(0, 4)]
+    assert body["status"] == "optimal" and body["bound"] == pytest.approx(15.0)
+
+
+def brute_force_optimum(p) -> float:
+    """Every plan of a one-SKU, one-node, one-supplier problem with orders up to 12 units."""
+    from itertools import product
+
+    from optimizer.replenishment import Order
+    from optimizer.replenishment.plan import plan_cost
+
+    lead, cp = int(p.lead_time[0]), int(p.case_pack[0])
+    levels = [0] + list(range(p.item_min_qty(0), 13, cp))
+    best = float("inf")
+    for qtys in product(levels, repeat=p.periods - lead):
+        if p.receiving_capacity[0] >= 0 and max(qtys) > p.receiving_capacity[0]:
+            continue
+        orders = [Order(0, 0, t, q) for t, q in enumerate(qtys) if q]
+        best = min(best, plan_cost(p, orders).total)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_plans_with_a_high_safety_penalty_match_a_brute_force_optimum(seed):
+    rng = np.random.default_rng(seed)
+    T = 4
+    doc = {"periods": T,
+           "skus": [{"sku": "A", "holding_cost": float(rng.choice([0, 0.5, 1])),
+                     "backlog_cost": float(rng.choice([0, 0.5, 1])),
+                     "case_pack": int(rng.choice([1, 2, 3]))}],
+           "nodes": [{"id": "DC", "receiving_capacity": int(rng.choice([4, 6, 12]))}],
+           "positions": [{"sku": "A", "node": "DC", "on_hand": int(rng.integers(-3, 6)),
+                          "safety_stock": int(rng.choice([2, 4, 6]))}],
+           "demand": [{"sku": "A", "node": "DC", "period": t, "qty": int(rng.integers(0, 6))}
+                      for t in range(T)],
+           "suppliers": [{"id": "S", "lead_time_periods": int(rng.choice([0, 1])),
+                          "fixed_order_cost": float(rng.choice([0, 3, 10]))}],
+           "supplier_items": [{"supplier": "S", "sku": "A",
+                               "unit_cost": float(rng.choice([0.5, 1, 2])),
+                               "moq": int(rng.choice([0, 4]))}],
+           "policy": {"safety_stock_penalty": float(rng.choice([2, 5, 10]))}}
+    p = parse_problem(doc)
+    body = solve(p, time_limit_s=10, workers=1).to_json()
+    validate_plan(p, body)
+    assert body["objective"] == pytest.approx(brute_force_optimum(p), rel=1e-6)
+    assert body["status"] == "optimal"
