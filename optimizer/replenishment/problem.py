@@ -97,7 +97,8 @@ class SupplierItemIn(_Model):
 class PolicyIn(_Model):
     safety_stock_penalty: Cost = 0.0
     budget: Cost | None = None
-    time_limit_seconds: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S)] = 30.0
+    time_limit_seconds: Annotated[float, Field(gt=0, le=MAX_TIME_LIMIT_S,
+                                               allow_inf_nan=False)] = 30.0
     strategy: Strategy = "optimal"
     review_periods: Annotated[int, Field(ge=1, le=MAX_PERIODS)] = 2
 

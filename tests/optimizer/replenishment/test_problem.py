@@ -96,3 +96,13 @@ def test_field_errors_and_reference_errors_are_reported_in_one_run(doc):
     doc["periods"] = "6"                                   # horizon unknown: no period checks
     assert fields(doc) == {"periods", "demand[0].qty", "skus[1].holding_cost",
                            "demand[1].node", "supplier_items[1].supplier"}
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_time_limit_that_is_not_a_number_is_called_that(doc, value):
+    # NaN compares false with everything: it was refused as "less than or equal to 3600"
+    doc["policy"]["time_limit_seconds"] = value
+    with pytest.raises(ReplenishmentInputError) as info:
+        parse_problem(doc)
+    assert info.value.errors == [{"field": "policy.time_limit_seconds",
+                                  "message": "Input should be a finite number"}]
