@@ -8,12 +8,14 @@ import click
 
 from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
                                      validate_plan)
+from optimizer.replenishment.solve import MAX_SEED
 from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
                                         solver_options, write_output)
 
 
 @click.command("replenish")
-@solver_options("replenishment", ("optimal", "minmax"), min_time_limit_s=0.1)
+@solver_options("replenishment", ("optimal", "minmax"), min_time_limit_s=0.1,
+                max_seed=MAX_SEED)
 def replenish(input_file, output_file, strategy, time_limit_s, workers, seed):
     """Plan purchase orders: read a replenishment problem, write the plan."""
     document = read_json_input(input_file)

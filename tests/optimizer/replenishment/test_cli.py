@@ -76,3 +76,10 @@ def test_a_failed_write_is_an_error_message_not_a_traceback(doc):
     assert result.exit_code == 1, result.output
     assert isinstance(result.exception, SystemExit)
     assert "error: cannot write the plan to /dev/full" in result.stderr
+
+
+def test_a_seed_outside_the_solvers_range_is_a_usage_error(doc):
+    for seed in ("-1", str(2**31)):
+        result = run(["--input", "-", "--seed", seed], json.dumps(doc))
+        assert result.exit_code == 2, result.output
+        assert "--seed" in result.stderr and result.stdout == ""

@@ -168,3 +168,29 @@ def test_a_plan_whose_bound_proves_it_optimal_is_reported_optimal_on_the_large_p
     assert "chunk" in plan.stats["method"]
     assert body["objective"] == pytest.approx(40.0) and body["gap"] <= 1e-4
     assert body["status"] == "optimal"
+
+
+def test_solve_refuses_a_negative_seed_before_solving(monkeypatch):
+    # The chunk search's random generator refuses a negative seed: -1 crashed a large
+    # problem with a traceback after the whole solve time.
+    import sys
+
+    monkeypatch.setattr(sys.modules["optimizer.replenishment.solve"], "FULL_MIP_MAX_VARIABLES",
+                        0)
+    p = parse_problem(generate_problem(5, 2, 6, 2, seed=1))
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        solve(p, time_limit_s=2, workers=1, seed=-1)
+
+
+def test_a_seed_beyond_highs_range_is_taken_modulo_2_31(monkeypatch):
+    # HiGHS takes 0 … 2³¹−1 and ignores any other seed; the scenario engine passes its
+    # scenarios' seeds, which may be any non-negative integer.
+    import sys
+
+    mod = sys.modules["optimizer.replenishment.solve"]
+    seen, real = [], mod.solve_mip
+    monkeypatch.setattr(mod, "solve_mip", lambda *a, **k: seen.append(k["seed"]) or real(*a, **k))
+    p = parse_problem(generate_problem(3, 1, 6, 1, seed=5))
+    body = solve(p, time_limit_s=10, workers=1, seed=2**40 + 5).to_json()
+    validate_plan(p, body)
+    assert mod.MAX_SEED == 2**31 - 1 and seen == [5]
