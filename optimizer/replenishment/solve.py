@@ -4,6 +4,7 @@ small models or a chunk neighbourhood search for large ones; never worse than mi
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -71,6 +72,9 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
     time_limit_s = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
+    if not math.isfinite(time_limit_s) or time_limit_s <= 0:
+        raise ValueError(f"time_limit_s must be a positive number of seconds, "
+                         f"not {time_limit_s!r}")
     if seed < 0:
         # the chunk search's random generator refuses it: a crash after a large solve
         raise ValueError(f"seed must be a non-negative integer, not {seed!r}")

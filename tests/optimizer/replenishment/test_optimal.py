@@ -194,3 +194,11 @@ def test_a_seed_beyond_highs_range_is_taken_modulo_2_31(monkeypatch):
     body = solve(p, time_limit_s=10, workers=1, seed=2**40 + 5).to_json()
     validate_plan(p, body)
     assert mod.MAX_SEED == 2**31 - 1 and seen == [5]
+
+
+@pytest.mark.parametrize("limit", [float("nan"), float("inf"), 0.0, -1.0])
+def test_solve_refuses_a_time_limit_that_is_not_a_positive_number(limit):
+    # NaN, 0 and -1 planned for a token time and inf without any limit, as routing refuses
+    p = parse_problem(generate_problem(3, 1, 6, 1, seed=5))
+    with pytest.raises(ValueError, match="time_limit_s must be a positive number"):
+        solve(p, time_limit_s=limit, workers=1)
