@@ -6,9 +6,10 @@ supplier items arriving at the node in some period a ≤ t. The first cause that
 is reported: no supplier; lead time (no item can arrive by t); MOQ when the presolve removed
 every order that could have arrived by t (the smallest legal order alone exceeds the
 supplier's or the node's capacity, or the budget: nothing else in the plan is to blame);
-then, over the options left, supplier capacity used up, receiving capacity used up, budget
-left below one minimum order, MOQ (the minimum order exceeds the whole remaining need); else
-cost (the plan chose the shortfall because covering it costs more).
+then, when the plan's orders leave none of the options left room for its smallest order,
+the supplier capacity, receiving capacity or budget that blocks one; MOQ (the minimum order
+of every option with room exceeds the whole remaining need); else cost (the plan chose the
+shortfall because covering it costs more).
 """
 
 from __future__ import annotations
@@ -70,26 +71,37 @@ def _cause(p, s, n, t, items, used_sup, used_node, spend, inv, options) -> str:
              if options.ok(i, n, a - int(p.lead_time[p.item_supplier[i]]))]
     if not open_:
         return _moq_blocks(p, n, t, reachable)
-    for i, a in open_:
-        u = int(p.item_supplier[i])
-        L = int(p.lead_time[u])
-        cap = p.supplier_cap(u, a - L)
-        if cap >= 0 and cap - used_sup.get((u, a - L), 0) < p.item_min_qty(i):
-            return f"supplier capacity: {p.supplier_ids[u]} at capacity in period {a - L}"
-    for i, a in open_:
-        cap = p.receiving_cap(n, a)
-        if cap >= 0 and cap - used_node.get((n, a), 0) < p.item_min_qty(i):
-            return f"receiving capacity: {p.node_ids[n]} full in period {a}"
-    usable = sorted({i for i, _ in open_})
-    if p.budget is not None:
-        cheapest = min(float(p.item_unit_cost[i]) * p.item_min_qty(i) for i in usable)
-        if p.budget - spend < cheapest:
-            return f"budget: {p.budget - spend:.2f} left of {p.budget:.2f}"
+    # a capacity or the budget binds only when it leaves no option that could have helped
+    # room for its smallest order; one with room left means the plan chose the shortfall
+    blocked = [_blocker(p, n, i, a, used_sup, used_node, spend) for i, a in open_]
+    if all(blocked):
+        for cause in ("supplier capacity", "receiving capacity", "budget"):
+            for b in blocked:
+                if b.startswith(cause):
+                    return b
+    free = sorted({i for (i, _), b in zip(open_, blocked) if not b})
     need = -int(inv[s, n, t]) + int(p.safety_stock[s, n]) + int(p.demand[s, n, t + 1:].sum())
-    smallest = min(p.item_min_qty(i) for i in usable)
-    if smallest > need and any(int(p.item_moq[i]) > int(p.case_pack[s]) for i in usable):
+    smallest = min(p.item_min_qty(i) for i in free)
+    if smallest > need and any(int(p.item_moq[i]) > int(p.case_pack[s]) for i in free):
         return f"MOQ: the smallest order ({smallest}) exceeds the remaining need ({need})"
     return "cost: covering it costs more than the shortfall"
+
+
+def _blocker(p, n, i, a, used_sup, used_node, spend) -> str | None:
+    """Why option (item i, arrival a at node n) cannot take its smallest order on top of
+    the plan's orders, or None when it can."""
+    u = int(p.item_supplier[i])
+    t = a - int(p.lead_time[u])
+    q = p.item_min_qty(i)
+    cap = p.supplier_cap(u, t)
+    if cap >= 0 and cap - used_sup.get((u, t), 0) < q:
+        return f"supplier capacity: {p.supplier_ids[u]} at capacity in period {t}"
+    cap = p.receiving_cap(n, a)
+    if cap >= 0 and cap - used_node.get((n, a), 0) < q:
+        return f"receiving capacity: {p.node_ids[n]} full in period {a}"
+    if p.budget is not None and p.budget - spend < float(p.item_unit_cost[i]) * q:
+        return f"budget: {p.budget - spend:.2f} left of {p.budget:.2f}"
+    return None
 
 
 def _moq_blocks(p, n, t, reachable) -> str:

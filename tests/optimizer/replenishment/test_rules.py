@@ -92,3 +92,38 @@ def test_plan_json_has_the_contract_shape(doc):
                                       "arrival_period", "qty", "unit_cost"}
     assert len(body["projection"]) == 6
     assert body["status"] == "optimal" and body["gap"] <= 1e-4
+
+
+def _explained(doc, orders):
+    """The exceptions of the plan of these (order period, qty) orders of item 0 at node 0."""
+    from optimizer.replenishment import Order
+    from optimizer.replenishment.exceptions import explain_exceptions
+
+    p = parse_problem(doc)
+    return [(e["period"], e["kind"], e["detail"])
+            for e in explain_exceptions(p, [Order(0, 0, t, q) for t, q in orders])]
+
+
+@pytest.mark.parametrize("limit", ["receiving", "supplier"])
+def test_a_capacity_is_named_only_when_no_order_that_could_have_helped_fits(doc, limit):
+    # 20 needed in period 5, nothing on hand, lead time 1: orders placed in 0 … 4 help.
+    doc["skus"][0]["case_pack"] = 1
+    doc["positions"][0]["on_hand"] = 0
+    doc["demand"] = [{"sku": "TEE", "node": "DC", "period": 5, "qty": 20}]
+
+    def capacity(units):
+        if limit == "receiving":
+            doc["nodes"][0]["receiving_capacity"] = units
+        else:
+            doc["suppliers"][0]["capacity_units"] = units
+
+    # 10 a period, 10 bought in period 0: periods 1 … 4 still had room for the other 10,
+    # so the capacity used up by the first order is not why period 5 is short.
+    capacity(10)
+    assert _explained(doc, [(0, 10)]) == [
+        (5, "backlog", "cost: covering it costs more than the shortfall")]
+    # 2 a period, 2 bought in each: no order that could have arrived by period 5 fits
+    capacity(2)
+    expected = ("receiving capacity: DC full in period 5" if limit == "receiving"
+                else "supplier capacity: ACME at capacity in period 4")
+    assert _explained(doc, [(t, 2) for t in range(5)]) == [(5, "backlog", expected)]
