@@ -293,7 +293,8 @@ def parse_problem(document: Mapping[str, Any] | ProblemIn) -> ReplenishmentProbl
         doc = document
     else:
         if not isinstance(document, Mapping):
-            raise ReplenishmentInputError([{"field": "", "message": "expected a JSON object"}])
+            raise ReplenishmentInputError(
+                [{"field": "(document)", "message": "expected a JSON object"}])
         try:
             doc = ProblemIn.model_validate(dict(document))
         except ValidationError as exc:

@@ -83,3 +83,10 @@ def test_a_seed_outside_the_solvers_range_is_a_usage_error(doc):
         result = run(["--input", "-", "--seed", seed], json.dumps(doc))
         assert result.exit_code == 2, result.output
         assert "--seed" in result.stderr and result.stdout == ""
+
+
+def test_a_document_that_is_not_an_object_is_named_as_the_document():
+    # the path was empty: the CLI printed "  : expected a JSON object"
+    result = run(["--input", "-"], "[1, 2]")
+    assert result.exit_code == 2
+    assert "  (document): expected a JSON object" in result.stderr
