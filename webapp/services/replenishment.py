@@ -2,7 +2,9 @@
 and supplier data; plan; store the proposals as draft purchase orders.
 
 The planner's proposals replace the previous run's untouched drafts, so
-running the plan twice never leaves two proposals for the same need.
+running the plan twice never leaves two proposals for the same need; a draft a
+planner edited is kept, and counted as coming (like a placed order) so that the
+next plan does not propose its units again.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ledger.models import (
@@ -35,7 +37,7 @@ class PlanningData:
     skus: list[dict]                # code, unit_cost, price, case_pack, volume
     nodes: list[dict]               # code, receiving_capacity (per period)
     positions: list[dict]           # sku, node, on_hand
-    inbound: list[dict]             # sku, node, period, qty (open PO lines)
+    inbound: list[dict]             # sku, node, period, qty (open PO lines, edited drafts)
     suppliers: list[dict]           # code, lead_time_days, lead_time_std_days, capacity_units (per period), fixed_order_cost
     supplier_items: list[dict]      # supplier, sku, unit_cost, moq
     settings: list[dict]            # sku, node, safety_stock (None = computed), service_level
@@ -72,7 +74,12 @@ def gather(session: Session, *, start: dt.date, periods: int, period_days: int,
         select(PurchaseOrderLine.sku_id, PurchaseOrder.node_id, PurchaseOrderLine.expected_date,
                PurchaseOrderLine.qty_ordered - PurchaseOrderLine.qty_received)
         .join(PurchaseOrder, PurchaseOrder.id == PurchaseOrderLine.purchase_order_id)
-        .where(PurchaseOrder.status.in_(("placed", "partially_received")),
+        .where(or_(PurchaseOrder.status.in_(("placed", "partially_received")),
+                   # a proposal a planner edited is kept by the next plan (only untouched
+                   # ones are replaced), so it is counted as coming, not proposed again
+                   (PurchaseOrder.status == "draft")
+                   & or_(PurchaseOrder.created_by.is_(None),
+                         PurchaseOrder.created_by != PLANNER)),
                PurchaseOrderLine.qty_ordered > PurchaseOrderLine.qty_received))
     for s, n, expected, qty in open_lines:
         if s not in sku_code or n not in node_code:
@@ -176,7 +183,7 @@ def store_proposals(session: Session, plan: dict, *, start: dt.date, period_days
 
     One draft PO per (supplier, node, order period); its expected date is the
     arrival period's first day. Drafts a planner edited (created_by changed)
-    are kept.
+    are kept; ``gather`` counts them as inbound.
     """
     old = select(PurchaseOrder.id).where(PurchaseOrder.status == "draft",
                                          PurchaseOrder.created_by == PLANNER)
