@@ -137,3 +137,18 @@ def test_the_summary_names_the_strategy_without_calling_the_plan_optimal(databas
     assert "optimal plan" not in result.output
     assert second.startswith("  status optimal (proven)") or second.startswith(
         "  status feasible: the best plan found within the time limit, not proven optimal")
+
+
+def test_a_time_limit_or_service_level_that_is_not_a_number_is_a_usage_error(database_url,
+                                                                              sessions):
+    # click's FloatRange lets nan through (it compares false with both ends): the service
+    # level then failed in the safety-stock formula with a traceback.
+    today = dt.date(2026, 11, 20)
+    load_demo(sessions, build_demo_world(5, n_skus=10, today=today), today=today)
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    for option in ("--service-level", "--time-limit"):
+        result = run(app, "plan-replenishment", "--start", "2026-11-20", "--periods", "6",
+                     "--strategy", "minmax", "--dry-run", option, "nan")
+        assert result.exit_code == 2, result.output
+        assert option in result.output and "not a finite number" in result.output
+        assert not isinstance(result.exception, ValueError)

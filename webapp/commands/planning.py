@@ -12,7 +12,7 @@ import click
 from flask.cli import with_appcontext
 
 from ledger.db import unit_of_work
-from webapp.commands.solver_io import Day
+from webapp.commands.solver_io import Day, FiniteFloatRange
 from webapp.extensions import db
 from webapp.services import orders as orders_svc
 from webapp.services import replenishment as svc
@@ -38,9 +38,9 @@ def describe_status(plan: dict) -> str:
 @click.option("--strategy", default="optimal", show_default=True,
               type=click.Choice(["optimal", "minmax"]))
 @click.option("--time-limit", "time_limit_s", default=30.0, show_default=True,
-              type=click.FloatRange(0.1, 3600))
+              type=FiniteFloatRange(0.1, 3600))
 @click.option("--service-level", default=0.95, show_default=True,
-              type=click.FloatRange(0.5, 0.9999))
+              type=FiniteFloatRange(0.5, 0.9999, unit="a service level"))
 @click.option("--dry-run", is_flag=True, help="plan and print, store nothing")
 @with_appcontext
 def plan_replenishment(start, periods, period_days, strategy, time_limit_s, service_level,

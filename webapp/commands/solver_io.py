@@ -69,12 +69,17 @@ def read_json_input(input_file) -> object:
 
 
 class FiniteFloatRange(click.FloatRange):
-    """A float range that also refuses ``nan`` and ``inf`` (which compare as in range)."""
+    """A float range that also refuses ``nan`` and ``inf`` (which compare as in range);
+    ``unit`` names what the number counts in the message."""
+
+    def __init__(self, *args, unit: str = "seconds", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.unit = unit
 
     def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number; give seconds from {self.min:g} "
+            self.fail(f"{value!r} is not a finite number; give {self.unit} from {self.min:g} "
                       f"to {self.max:g}.", param, ctx)
         return number
 
