@@ -16,7 +16,7 @@ import pandas as pd
 
 from optimizer.forecast import forecast_demand, safety_stock
 
-from .problem import ReplenishmentProblem, parse_problem
+from .problem import MAX_QTY, ReplenishmentInputError, ReplenishmentProblem, parse_problem
 
 ANNUAL_HOLDING_RATE = 0.25   # holding cost per year as a share of unit cost
 BACKLOG_RATE = 0.10          # backlog cost per period as a share of the price
@@ -37,6 +37,9 @@ def build_document(*, history: pd.DataFrame, start: dt.date, periods: int, perio
                    policy: dict[str, Any] | None = None,
                    history_periods: int = 52) -> dict:
     """The contract document (a dict), ready for ``parse_problem``; see ``build_problem``."""
+    _check_adjustments(overrides or [], uplifts or [], periods=periods,
+                       skus={_code(r, "sku", "code") for r in skus},
+                       nodes={_code(r, "id", "code") for r in nodes})
     fc = forecast_demand(history, start=start, periods=periods, period_days=period_days,
                          history_periods=history_periods, overrides=overrides, uplifts=uplifts)
     sku_rows = []
@@ -114,6 +117,39 @@ def build_document(*, history: pd.DataFrame, start: dt.date, periods: int, perio
             "supplier_items": item_rows, "policy": dict(policy or {})}
 
 
+def _check_adjustments(overrides: list[dict], uplifts: list[dict], *, periods: int,
+                       skus: set[str], nodes: set[str]) -> None:
+    """A planner's overrides and uplifts name a known SKU and node (an uplift's node may be
+    None: every node) and a period of the horizon; quantities and factors are finite and
+    non-negative. Every problem at once, as ``ReplenishmentInputError``."""
+    errors: list[dict[str, str]] = []
+
+    def number(value, field: str, most: float) -> None:
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and math.isfinite(value) and 0 <= value <= most)
+        if not ok:
+            errors.append({"field": field,
+                           "message": f"{value!r} is not a finite number from 0 to {most:g}"})
+
+    for name, rows, value_key in (("overrides", overrides, "qty"), ("uplifts", uplifts, "factor")):
+        for k, row in enumerate(rows):
+            where = f"{name}[{k}]"
+            if row.get("sku") not in skus:
+                errors.append({"field": f"{where}.sku",
+                               "message": f"unknown SKU {row.get('sku')!r}"})
+            node = row.get("node")
+            if not (node in nodes or (name == "uplifts" and node is None)):
+                errors.append({"field": f"{where}.node", "message": f"unknown node {node!r}"})
+            t = row.get("period")
+            if type(t) is not int or not 0 <= t < periods:
+                errors.append({"field": f"{where}.period",
+                               "message": f"period {t!r} is outside 0 … {periods - 1}"})
+            number(row.get(value_key), f"{where}.{value_key}", MAX_QTY if name == "overrides"
+                   else 1000.0)
+    if errors:
+        raise ReplenishmentInputError(errors)
+
+
 def build_problem(**kwargs) -> ReplenishmentProblem:
     """``build_document(**kwargs)`` parsed and validated (raises ReplenishmentInputError).
 
@@ -124,7 +160,9 @@ def build_problem(**kwargs) -> ReplenishmentProblem:
     lead_time_periods | lead_time_days, lead_time_std_days, capacity_units per period,
     fixed_order_cost}]; supplier_items [{supplier, sku, unit_cost, moq}]; settings [{sku, node,
     safety_stock (None = computed), service_level}]; service_level (default 0.95); overrides
-    [{sku, node, period, qty}]; uplifts [{sku, node|None, period, factor}]; policy (the
-    contract's policy object); history_periods (default 52).
+    [{sku, node, period, qty}]; uplifts [{sku, node|None, period, factor}] (a known SKU and
+    node, a period of the horizon, a finite non-negative qty ≤ 10⁹ or factor ≤ 1000, else
+    ReplenishmentInputError naming e.g. ``overrides[0].qty``); policy (the contract's policy
+    object); history_periods (default 52).
     """
     return parse_problem(build_document(**kwargs))

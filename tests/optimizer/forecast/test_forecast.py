@@ -89,3 +89,45 @@ def test_build_problem_from_plain_data_plans_and_validates():
     plan = solve(p, time_limit_s=5, workers=1)
     validate_plan(p, plan.to_json())
     assert plan.orders
+
+
+def test_build_document_is_exported_as_the_docs_say():
+    from optimizer.replenishment import build_document
+    from optimizer.replenishment.build import build_document as defined
+
+    assert build_document is defined
+
+
+def _plain_data(**more):
+    return dict(history=daily("A", "N1", [5] * 70), start=START, periods=4, period_days=7,
+                skus=[{"code": "A", "unit_cost": 4.0, "price": 10.0}],
+                nodes=[{"code": "N1"}], positions=[], inbound=[],
+                suppliers=[{"code": "S", "lead_time_days": 7}],
+                supplier_items=[{"supplier": "S", "sku": "A", "unit_cost": 4.0}], **more)
+
+
+def test_bad_overrides_and_uplifts_are_refused_naming_the_field():
+    # A negative override or uplift silently planned the period as if it had no demand,
+    # NaN failed with "cannot convert float NaN to integer", a period of 1.5 with an
+    # IndexError, and a period beyond the horizon or an unknown SKU was ignored.
+    from optimizer.replenishment import ReplenishmentInputError
+
+    with pytest.raises(ReplenishmentInputError) as info:
+        build_problem(**_plain_data(
+            overrides=[{"sku": "A", "node": "N1", "period": 0, "qty": -50},
+                       {"sku": "A", "node": "N1", "period": 1, "qty": float("nan")},
+                       {"sku": "A", "node": "N1", "period": 1.5, "qty": 5},
+                       {"sku": "A", "node": "N1", "period": 4, "qty": 5},
+                       {"sku": "Z", "node": "N1", "period": 0, "qty": 5},
+                       {"sku": "A", "node": "N1", "period": 2, "qty": 5}],
+            uplifts=[{"sku": "A", "node": None, "period": 1, "factor": -2},
+                     {"sku": "A", "node": "N9", "period": 1, "factor": 2},
+                     {"sku": "A", "period": 1, "factor": float("inf")},
+                     {"sku": "A", "node": None, "period": 3, "factor": 1.5}]))
+    assert [e["field"] for e in info.value.errors] == [
+        "overrides[0].qty", "overrides[1].qty", "overrides[2].period", "overrides[3].period",
+        "overrides[4].sku", "uplifts[0].factor", "uplifts[1].node", "uplifts[2].factor"]
+    p = build_problem(**_plain_data(
+        overrides=[{"sku": "A", "node": "N1", "period": 2, "qty": 5}],
+        uplifts=[{"sku": "A", "node": None, "period": 3, "factor": 1.5}]))
+    assert p.demand[0, 0].tolist() == [35, 35, 5, 52]
