@@ -4,10 +4,11 @@ small models or a chunk neighbourhood search for large ones; never worse than mi
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
+
+from optimizer.solver_args import checked_solver_args
 
 from .exceptions import explain_exceptions
 from .minmax import minmax_orders
@@ -21,7 +22,6 @@ from .problem import STRATEGIES, ReplenishmentProblem
 
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
-MAX_SEED = 2**31 - 1      # HiGHS's random_seed is a non-negative 32-bit integer
 TIME_MARGIN = 0.08
 # Measured on the 20-SKU benchmark instance, 9 s, same model: HiGHS 74,944 / bound 74,723
 # (0.29 %), CP-SAT 77,050 / 74,681, SCIP 81,301 / 74,513 (docs/replenishment.md).
@@ -72,13 +72,7 @@ def solve(problem: ReplenishmentProblem, *, strategy: str | None = None,
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
     time_limit_s = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
-    if not math.isfinite(time_limit_s) or time_limit_s <= 0:
-        raise ValueError(f"time_limit_s must be a positive number of seconds, "
-                         f"not {time_limit_s!r}")
-    if seed < 0:
-        # the chunk search's random generator refuses it: a crash after a large solve
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    seed %= MAX_SEED + 1   # HiGHS ignores a larger one (the scenario engine's may be)
+    time_limit_s, seed = checked_solver_args(time_limit_s, seed)
     baseline = minmax_orders(problem)
     if strategy == "minmax":
         plan = ReplenishmentPlan(problem, "minmax", baseline, bound=0.0,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import time
+
+from optimizer.solver_args import checked_solver_args
 
 from .greedy import greedy_allocation, simple_lower_bound
 from .model import solve_mip
@@ -14,7 +15,6 @@ from .single import route_order
 DEFAULT_WORKERS = 2
 DEFAULT_SEED = 0
 SINGLE_SEARCH_SHARE = 0.5   # of the time limit, for the exact single-order search
-MAX_SEED = 2**31 - 1        # HiGHS's random_seed is a non-negative 32-bit integer
 
 
 def deadline_left(start: float, time_limit_s: float) -> float:
@@ -34,13 +34,7 @@ def solve(problem: RoutingProblem, *, strategy: str | None = None,
     time_limit_s = problem.time_limit_s if time_limit_s is None else float(time_limit_s)
     if strategy not in ("optimal", "greedy"):
         raise ValueError(f"unknown strategy {strategy!r}")
-    if not math.isfinite(time_limit_s) or time_limit_s <= 0:
-        raise ValueError(f"time_limit_s must be a positive number of seconds, "
-                         f"not {time_limit_s!r}")
-    if seed < 0:
-        # the search's random generator refuses it: a crash in the middle of a large solve
-        raise ValueError(f"seed must be a non-negative integer, not {seed!r}")
-    seed %= MAX_SEED + 1   # HiGHS ignores a larger one (the scenario engine's may be)
+    time_limit_s, seed = checked_solver_args(time_limit_s, seed)
     start = time.perf_counter()
     searched = None
     if strategy == "optimal" and problem.n_orders <= 1:

@@ -24,11 +24,6 @@ PUBLIC_ENDPOINTS = {"health.livez", "health.readyz", "health.metrics",
 UNDECLARED_PAGES = {"pages.index"}
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
 def bearer(sessions, scopes="inventory:read") -> dict:
     with unit_of_work(sessions) as s:
         _, plaintext = create_token(s, "t", scopes)

@@ -5,25 +5,9 @@ silence: ``GET /inventory/A?node=N1`` answering for every node, or
 
 from __future__ import annotations
 
-import pytest
 
 from ledger import queries
-from ledger.access import create_token
-from ledger.db import read_only, unit_of_work
-from tests.ledger.helpers import make_world
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def admin(sessions):
-    make_world(sessions, stock=5)
-    with unit_of_work(sessions) as s:
-        _, plaintext = create_token(s, "ops", ["admin"])
-    return {"Authorization": f"Bearer {plaintext}"}
+from ledger.db import read_only
 
 
 def refused(resp, field):

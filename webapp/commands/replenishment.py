@@ -8,7 +8,7 @@ import click
 
 from optimizer.replenishment import (ReplenishmentInputError, parse_problem, solve,
                                      validate_plan)
-from optimizer.replenishment.solve import MAX_SEED
+from optimizer.solver_args import MAX_SEED
 from webapp.commands.solver_io import (fail, native_stdout_to_stderr, read_json_input,
                                         solver_options, write_output)
 
