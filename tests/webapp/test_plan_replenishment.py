@@ -152,3 +152,16 @@ def test_a_time_limit_or_service_level_that_is_not_a_number_is_a_usage_error(dat
         assert result.exit_code == 2, result.output
         assert option in result.output and "not a finite number" in result.output
         assert not isinstance(result.exception, ValueError)
+
+
+def test_reoptimize_refuses_a_time_limit_that_is_not_a_number(database_url, sessions):
+    # the same hole in stockroute reoptimize: nan passed its FloatRange and reached the
+    # solver as a time limit
+    today = dt.date(2026, 11, 20)
+    load_demo(sessions, build_demo_world(5, n_skus=10, today=today), today=today)
+    app = create_app(TestConfig(DATABASE_URL=database_url))
+    result = run(app, "reoptimize", "--dry-run", "--time-limit", "nan")
+    assert result.exit_code == 2, result.output
+    assert "--time-limit" in result.output and "not a finite number" in result.output
+    result = run(app, "reoptimize", "--dry-run", "--time-limit", "inf")   # out of range
+    assert result.exit_code == 2 and "--time-limit" in result.output, result.output

@@ -87,7 +87,7 @@ def plan_replenishment(start, periods, period_days, strategy, time_limit_s, serv
 
 @click.command("reoptimize")
 @click.option("--time-limit", "time_limit_s", default=30.0, show_default=True,
-              type=click.FloatRange(0.1, 600))
+              type=FiniteFloatRange(0.1, 600))
 @click.option("--dry-run", is_flag=True, help="plan and print the diff, apply nothing")
 @click.option("--actor", default="cli", show_default=True,
               help="who the status history names")
