@@ -78,16 +78,23 @@ def test_the_audit_finds_a_balance_changed_behind_the_journal(app, sessions):
     assert "B@N2 available: balance 4, journal 5" in result.output
 
 
+def _reader(sessions) -> dict:
+    from ledger.access import create_token
+    with unit_of_work(sessions) as s:
+        _, plaintext = create_token(s, "pages", "inventory:read")
+    return {"Authorization": f"Bearer {plaintext}"}
+
+
 def test_the_overview_page_lists_nodes_and_stock(app, sessions):
     make_world(sessions, stock=3)
-    page = app.test_client().get("/")
+    page = app.test_client().get("/", headers=_reader(sessions))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "N1" in html and "N2" in html and "node N1" in html
 
 
-def test_the_overview_page_on_an_empty_database_says_how_to_load_data(app):
-    html = app.test_client().get("/").get_data(as_text=True)
+def test_the_overview_page_on_an_empty_database_says_how_to_load_data(app, sessions):
+    html = app.test_client().get("/", headers=_reader(sessions)).get_data(as_text=True)
     assert "stockroute demo" in html
 
 
