@@ -18,10 +18,11 @@ def create_app(config: Config | None = None) -> Flask:
     from webapp import pages
     app.register_blueprint(pages.bp)
 
-    from webapp import api, errors, health, logging as app_logging
+    from webapp import api, errors, headers, health, logging as app_logging
     from webapp.api import openapi
     app_logging.configure(app)
     errors.register(app)
+    headers.register(app)
     health.register(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.docs_bp)

@@ -1,6 +1,9 @@
-"""Security review: what an unauthenticated caller can read."""
+"""Security review: what an unauthenticated caller can read, and the headers every
+answer carries."""
 
 from __future__ import annotations
+
+import pytest
 
 from ledger.access import create_token
 from ledger.db import unit_of_work
@@ -30,3 +33,33 @@ def test_the_overview_page_needs_inventory_read(client, sessions):
     assert wrong_scope.status_code == 403
     page = client.get("/", headers=bearer(sessions, "inventory:read"))
     assert page.status_code == 200 and "N1" in page.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- response headers
+
+@pytest.mark.parametrize("path", ["/", "/api/docs", "/api/openapi.json", "/livez", "/metrics",
+                                  "/api/v1/inventory/A", "/no-such-page",
+                                  "/static/app.css"])
+def test_every_answer_says_nosniff_and_may_not_be_framed(client, path):
+    resp = client.get(path, headers={"Accept": BROWSER})
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+@pytest.mark.parametrize("path", ["/", "/api/docs", "/no-such-page"])
+def test_html_pages_carry_a_content_security_policy(client, path):
+    resp = client.get(path, headers={"Accept": BROWSER})
+    assert resp.mimetype == "text/html"
+    csp = resp.headers["Content-Security-Policy"]
+    for directive in ("default-src 'self'", "script-src 'self'", "object-src 'none'",
+                      "frame-ancestors 'none'", "base-uri 'none'"):
+        assert directive in csp
+
+
+def test_api_answers_are_not_stored_by_caches(client, sessions):
+    make_world(sessions, stock=3)
+    ok = client.get("/api/v1/inventory/A", headers=bearer(sessions, "inventory:read"))
+    assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
+    refused = client.get("/api/v1/inventory/A")
+    assert refused.status_code == 401 and refused.headers["Cache-Control"] == "no-store"
