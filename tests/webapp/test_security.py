@@ -1,5 +1,5 @@
-"""Security review: what an unauthenticated caller can read, and the headers every
-answer carries."""
+"""Security review: what an unauthenticated caller can read, the headers every
+answer carries, and cookie (session) requests that change state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from ledger.access import create_token
 from ledger.db import unit_of_work
 from tests.ledger.helpers import make_world
+from webapp.api import auth
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 
@@ -63,3 +64,48 @@ def test_api_answers_are_not_stored_by_caches(client, sessions):
     assert ok.status_code == 200 and ok.headers["Cache-Control"] == "no-store"
     refused = client.get("/api/v1/inventory/A")
     assert refused.status_code == 401 and refused.headers["Cache-Control"] == "no-store"
+
+
+# ---------------------------------------------------------------- cookie sessions and CSRF
+
+@pytest.fixture
+def session_user(monkeypatch):
+    """A logged-in planner as the planner pages' session hook would give one."""
+    user = auth.Principal("user", "ann", frozenset({"exceptions:read", "exceptions:write",
+                                                    "orders:read", "orders:write"}))
+    monkeypatch.setattr(auth, "session_user_loader", lambda: user)
+    return user
+
+
+def test_a_session_user_may_read_without_an_origin(client, sessions, session_user):
+    make_world(sessions, stock=3)
+    assert client.get("/api/v1/exceptions").status_code == 200
+
+
+@pytest.mark.parametrize("origin", [None, "https://evil.example", "null"])
+def test_a_cross_site_write_with_the_session_cookie_is_refused(client, sessions, session_user,
+                                                               origin):
+    """A page elsewhere can make the browser POST with its cookies (a form needs no
+    preflight, and the bodiless actions take no JSON): session writes must come
+    from this origin."""
+    make_world(sessions, stock=3)
+    headers = {"Origin": origin} if origin else {}
+    resp = client.post("/api/v1/exceptions/1/acknowledge", headers=headers)
+    assert resp.status_code == 403
+    assert resp.json["error"]["code"] == "csrf_failed"
+    assert resp.json["error"]["field"] == "Origin"
+
+
+def test_a_same_origin_write_with_the_session_cookie_passes(client, sessions, session_user):
+    make_world(sessions, stock=3)
+    resp = client.post("/api/v1/exceptions/999/acknowledge",
+                       headers={"Origin": "http://localhost"})
+    assert resp.status_code == 404   # past the CSRF check: no such exception
+
+
+def test_bearer_tokens_need_no_origin(client, sessions, session_user):
+    """A bearer token is not sent by the browser on its own: no CSRF check."""
+    make_world(sessions, stock=3)
+    resp = client.post("/api/v1/exceptions/999/acknowledge",
+                       headers=bearer(sessions, "exceptions:write"))
+    assert resp.status_code == 404

@@ -4,7 +4,8 @@
 route-enumeration test reads it) and, per request, authenticates the caller:
 an ``Authorization: Bearer sr_…`` token, or else the logged-in session user
 through ``session_user_loader`` (the hook the planner pages will set). No
-credentials → 401; credentials without the scope → 403. The ``admin`` scope
+credentials → 401; credentials without the scope → 403. A write authenticated
+by the session (not a token) must come from this origin (CSRF), else 403. The ``admin`` scope
 satisfies every requirement. ``@public`` marks the few endpoints that need no
 credentials (health, metrics, the API description), explicitly.
 
@@ -137,6 +138,23 @@ def _verify(plaintext: str) -> _Verified | None:
     return hit
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_same_origin() -> None:
+    """CSRF: a browser sends the session cookie with any request, also one another
+    site's page makes (a form POST needs no preflight, and the bodiless actions
+    read no JSON). A write authenticated by the session must therefore come from
+    this origin: browsers send ``Origin`` on every POST, and no page can forge it.
+    A bearer token is never sent on its own, so token requests are not checked."""
+    origin = request.headers.get("Origin", "")
+    _, sep, netloc = origin.partition("://")
+    if not sep or netloc.rstrip("/").lower() != request.host.lower():
+        raise ApiError(403, "a write with the session cookie must come from this site's own "
+                       "pages (the Origin header is missing or another site's)",
+                       code="csrf_failed", field="Origin")
+
+
 def current_principal() -> Principal | None:
     if "principal" in g:
         return g.principal
@@ -155,6 +173,8 @@ def current_principal() -> Principal | None:
                 touch_token(session, principal.id, now)
     elif session_user_loader is not None:
         principal = session_user_loader()
+        if principal is not None and request.method not in SAFE_METHODS:
+            _check_same_origin()
     g.principal = principal
     return principal
 
