@@ -109,3 +109,19 @@ def test_bearer_tokens_need_no_origin(client, sessions, session_user):
     resp = client.post("/api/v1/exceptions/999/acknowledge",
                        headers=bearer(sessions, "exceptions:write"))
     assert resp.status_code == 404
+
+
+# ---------------------------------------------------------------- hostile bodies
+
+@pytest.mark.parametrize("path", ["/api/v1/orders", "/api/v1/routing/plan",
+                                  "/api/v1/inventory/counts"])
+@pytest.mark.parametrize("depth", [990, 100_000])
+def test_deeply_nested_json_is_a_400_not_a_crash(client, sessions, path, depth):
+    """A 200 kB body of nested brackets blew Python's recursion limit (a 500 and a
+    stack trace in the log per request); no contract nests beyond a few levels."""
+    headers = {**bearer(sessions, "admin"), "Content-Type": "application/json"}
+    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+        resp = client.post(path, data=body, headers=headers)
+        assert resp.status_code == 400, resp.get_data(as_text=True)[:200]
+        assert resp.json["error"]["code"] == "bad_request"
+        assert "nested" in resp.json["error"]["message"]

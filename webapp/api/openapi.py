@@ -178,10 +178,35 @@ def _json_body():
         # chunked: the body is cut at the limit as it is read; anything left over is too much
         if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
             raise too_large(limit)
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:   # the parser's own limit: a 500 and a stack trace otherwise
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or (data is not None and _depth_over(data, MAX_JSON_DEPTH)):
+        raise ApiError(400, f"the body is not valid JSON: nested more than {MAX_JSON_DEPTH} "
+                            "levels deep")
     if data is None:
         raise ApiError(400, "the body is not valid JSON")
     return data
+
+
+# No contract nests more than a handful of levels; deeper bodies are refused before
+# anything walks them (the checks and the models recurse, and so did a 500).
+MAX_JSON_DEPTH = 32
+_TOO_DEEP = object()
+
+
+def _depth_over(data, limit: int) -> bool:
+    """Whether ``data`` nests lists and objects more than ``limit`` levels (iterative)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((item, depth + 1) for item in items if isinstance(item, (dict, list)))
+    return False
 
 
 # --------------------------------------------------------------------------- the document
