@@ -22,10 +22,13 @@ def instance_dir() -> Path:
 def instance_secret_key() -> str:
     path = instance_dir() / "secret_key"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(secrets.token_hex(32))
-        tmp.chmod(0o600)
+        # Created owner-only (never readable by others, whatever the umask, not even
+        # for a moment), and refused if something already sits at the temp name.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
         os.replace(tmp, path)  # atomic: concurrent workers end up with one key
     return path.read_text().strip()
 

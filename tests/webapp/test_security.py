@@ -125,3 +125,36 @@ def test_deeply_nested_json_is_a_400_not_a_crash(client, sessions, path, depth):
         assert resp.status_code == 400, resp.get_data(as_text=True)[:200]
         assert resp.json["error"]["code"] == "bad_request"
         assert "nested" in resp.json["error"]["message"]
+
+
+# ---------------------------------------------------------------- the generated SECRET_KEY
+
+def test_the_generated_secret_key_is_never_readable_by_others(tmp_path, monkeypatch):
+    """The key file was written with the umask's mode (0644 commonly) and only then
+    chmod-ed to 0600: meanwhile any local user could read it. It is created 0600
+    from the start, in a folder only the owner may enter."""
+    import os
+    import stat
+
+    from webapp import config
+
+    monkeypatch.setenv("STOCKROUTE_INSTANCE_DIR", str(tmp_path / "instance"))
+    old_umask = os.umask(0o022)
+    seen = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        seen.append(stat.S_IMODE(os.stat(src).st_mode))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(config.os, "replace", replace)
+    monkeypatch.setattr(config.Path, "chmod", lambda self, mode: None)  # no repair afterwards
+    try:
+        key = config.instance_secret_key()
+    finally:
+        os.umask(old_umask)
+    path = tmp_path / "instance" / "secret_key"
+    assert seen == [0o600]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert len(key) == 64 and config.instance_secret_key() == key
