@@ -20,7 +20,7 @@ run: install
 	$(BIN)/stockroute db upgrade
 	$(BIN)/stockroute demo
 	@echo "stockroute is serving on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+	STOCKROUTE_PUBLIC_OVERVIEW=1 $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
 test: install
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)

@@ -89,6 +89,9 @@ class Config:
         # When set, /metrics asks for "Authorization: Bearer <this>"; unset, it is open
         # (for a scraper on a private network).
         self.METRICS_TOKEN = os.environ.get("STOCKROUTE_METRICS_TOKEN") or None
+        # The overview page at / for anyone, without a token: the local demo of
+        # `make run` (served on 127.0.0.1) only; it shows every node's stock.
+        self.PUBLIC_OVERVIEW = os.environ.get("STOCKROUTE_PUBLIC_OVERVIEW", "") == "1"
         # INFO writes a JSON access line per request; WARNING keeps only problems.
         self.LOG_LEVEL = os.environ.get("STOCKROUTE_LOG_LEVEL", "INFO").upper()
         self.TESTING = False

@@ -36,6 +36,32 @@ def test_the_overview_page_needs_inventory_read(client, sessions):
     assert page.status_code == 200 and "N1" in page.get_data(as_text=True)
 
 
+def test_the_local_demo_may_open_the_overview_page_to_a_browser(database_url, sessions):
+    """`make run` sets STOCKROUTE_PUBLIC_OVERVIEW=1 for the demo on 127.0.0.1; the API
+    stays behind its tokens."""
+    from webapp import create_app
+    from webapp.config import TestConfig
+
+    make_world(sessions, stock=3)
+    app = create_app(TestConfig(DATABASE_URL=database_url, PUBLIC_OVERVIEW=True))
+    try:
+        client = app.test_client()
+        page = client.get("/", headers={"Accept": BROWSER})
+        assert page.status_code == 200 and "N1" in page.get_data(as_text=True)
+        assert client.get("/api/v1/inventory/A").status_code == 401
+    finally:
+        app.extensions["stockroute.db"]["engine"].dispose()
+
+
+def test_the_overview_is_public_only_when_the_setting_is_1(monkeypatch):
+    from webapp.config import Config
+
+    monkeypatch.setenv("SECRET_KEY", "k")   # no key file made for this
+    for value, public in (("1", True), ("", False), ("0", False), ("yes", False)):
+        monkeypatch.setenv("STOCKROUTE_PUBLIC_OVERVIEW", value)
+        assert Config().PUBLIC_OVERVIEW is public
+
+
 # ---------------------------------------------------------------- response headers
 
 @pytest.mark.parametrize("path", ["/", "/api/docs", "/api/openapi.json", "/livez", "/metrics",
