@@ -197,18 +197,23 @@ _SECTIONS = {"skus": (SkuIn, MAX_SKUS), "nodes": (NodeIn, MAX_NODES),
 
 
 def _reference_errors(T: int | None, parts: dict[str, list[tuple[int, Any]]],
-                      more_ids: Mapping[str, set[str]] | None = None) -> list[dict]:
+                      more_ids: Mapping[str, set[str]] | None = None,
+                      unreadable: frozenset[str] = frozenset()) -> list[dict]:
     """Duplicates, references and periods among the items given as (index in the document,
     item); ``T`` None skips the period checks (the horizon itself is invalid); ``more_ids``
     per section (skus, nodes, suppliers): ids of items that failed validation for other
-    reasons, so references to them are not reported as unknown."""
+    reasons, so references to them are not reported as unknown; ``unreadable``: sections
+    that are not a list of items at all (or too long), whose ids are not known, so
+    references to them are not checked."""
     more_ids = more_ids or {}
     errors: list[dict[str, str]] = []
 
     def err(field: str, message: str) -> None:
         errors.append({"field": field, "message": message})
 
-    def index(name, key) -> set[str]:
+    def index(name, key) -> set[str] | None:
+        if name in unreadable:
+            return None
         out: set[str] = set()
         for k, row in parts[name]:
             v = getattr(row, key)
@@ -218,12 +223,15 @@ def _reference_errors(T: int | None, parts: dict[str, list[tuple[int, Any]]],
         return out | more_ids.get(name, set())
 
     skus, nodes, suppliers = index("skus", "sku"), index("nodes", "id"), index("suppliers", "id")
-    if T is not None and len(parts["skus"]) * len(parts["nodes"]) * T > MAX_CELLS:
+    if (T is not None and not unreadable & {"skus", "nodes"}
+            and len(parts["skus"]) * len(parts["nodes"]) * T > MAX_CELLS):
         err("skus", f"SKUs x nodes x periods = {len(parts['skus']) * len(parts['nodes']) * T} "
                     f"exceeds the limit {MAX_CELLS}")
         return errors
 
     def ref(pool, value, field, what) -> bool:
+        if pool is None:   # its section is reported on its own; its ids are unknown
+            return True
         if value not in pool:
             err(field, f"unknown {what} {value!r}")
             return False
@@ -266,11 +274,13 @@ def _partial_reference_errors(document: Mapping) -> list[dict]:
     """The reference checks on the parts of an invalid document that did validate."""
     parts: dict[str, list[tuple[int, Any]]] = {}
     more_ids: dict[str, set[str]] = {}
+    unreadable: set[str] = set()
     id_key = {"skus": "sku", "nodes": "id", "suppliers": "id"}
     for name, (model, limit) in _SECTIONS.items():
         rows = document.get(name)
         parts[name] = []
         if not isinstance(rows, list) or (limit is not None and len(rows) > limit):
+            unreadable.add(name)
             continue
         for k, row in enumerate(rows):
             try:
@@ -281,7 +291,7 @@ def _partial_reference_errors(document: Mapping) -> list[dict]:
                     more_ids.setdefault(name, set()).add(row[id_key[name]])
     T = document.get("periods")
     valid_T = type(T) is int and 1 <= T <= MAX_PERIODS
-    return _reference_errors(T if valid_T else None, parts, more_ids)
+    return _reference_errors(T if valid_T else None, parts, more_ids, frozenset(unreadable))
 
 
 def parse_problem(document: Mapping[str, Any] | ProblemIn) -> ReplenishmentProblem:

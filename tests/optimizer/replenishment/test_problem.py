@@ -106,3 +106,13 @@ def test_a_time_limit_that_is_not_a_number_is_called_that(doc, value):
         parse_problem(doc)
     assert info.value.errors == [{"field": "policy.time_limit_seconds",
                                   "message": "Input should be a finite number"}]
+
+
+@pytest.mark.parametrize("section", ["nodes", "skus", "suppliers"])
+def test_a_section_that_is_not_a_list_is_reported_once_not_as_every_reference(doc, section):
+    # Its ids are unknown, so the rows that name them were each reported "unknown" too:
+    # one mistake in the document, a screenful of errors.
+    doc[section] = {"id": "DC"}
+    doc["demand"][1]["sku"] = "NOPE" if section != "skus" else doc["demand"][1]["sku"]
+    expected = {section} | ({"demand[1].sku"} if section != "skus" else set())
+    assert fields(doc) == expected
