@@ -123,12 +123,15 @@ def _cross_reference_errors(nodes: list[tuple[int, NodeIn]],
                             inventory: list[tuple[int, InventoryIn]],
                             lanes: list[tuple[int, LaneIn]], orders: list[tuple[int, OrderIn]],
                             channel_nodes: Mapping[str, list[str]],
-                            more_node_ids: set[str] = frozenset()) -> list[dict[str, str]]:
+                            more_node_ids: set[str] = frozenset(),
+                            nodes_unreadable: bool = False) -> list[dict[str, str]]:
     """Duplicates and references among the items given as (index in the document, item).
 
     On a document with field errors these are only the items that validated, so one run
     reports both kinds; ``more_node_ids`` are ids of nodes that failed validation for other
-    reasons, so references to them are not reported as unknown.
+    reasons, so references to them are not reported as unknown; with ``nodes_unreadable``
+    (``nodes`` is not a list, or too long: reported on its own) no node id is known, and
+    references to nodes are not checked.
     """
     errors: list[dict[str, str]] = []
 
@@ -141,16 +144,19 @@ def _cross_reference_errors(nodes: list[tuple[int, NodeIn]],
             err(f"nodes[{i}].id", f"duplicate node id {node.id!r}")
         node_ids.add(node.id)
     known_nodes = node_ids | set(more_node_ids)
+
+    def unknown(node: str) -> bool:
+        return not nodes_unreadable and node not in known_nodes
     seen_stock: set[tuple[str, str]] = set()
     for i, row in inventory:
-        if row.node not in known_nodes:
+        if unknown(row.node):
             err(f"inventory[{i}].node", f"unknown node {row.node!r}")
         if (row.node, row.sku) in seen_stock:
             err(f"inventory[{i}]", f"duplicate inventory row for ({row.node!r}, {row.sku!r})")
         seen_stock.add((row.node, row.sku))
     seen_lanes: set[tuple[str, str, str]] = set()
     for i, lane in lanes:
-        if lane.node not in known_nodes:
+        if unknown(lane.node):
             err(f"lanes[{i}].node", f"unknown node {lane.node!r}")
         key = (lane.node, lane.region, lane.service)
         if key in seen_lanes:
@@ -167,7 +173,7 @@ def _cross_reference_errors(nodes: list[tuple[int, NodeIn]],
         err("orders", f"{n_lines} lines in total; at most {MAX_LINES} per solve")
     for channel, allowed in channel_nodes.items():
         for j, node in enumerate(allowed):
-            if node not in known_nodes:
+            if unknown(node):
                 err(f"policy.channel_nodes.{channel}[{j}]", f"unknown node {node!r}")
     return errors
 
@@ -208,7 +214,9 @@ def _partial_reference_errors(data: Mapping) -> list[dict[str, str]]:
             pass
     return _cross_reference_errors(
         nodes, _valid_items(data, "inventory", InventoryIn), _valid_items(data, "lanes", LaneIn),
-        _valid_items(data, "orders", OrderIn), channel_nodes, more_ids)
+        _valid_items(data, "orders", OrderIn), channel_nodes, more_ids,
+        nodes_unreadable=not isinstance(data.get("nodes"), list)
+        or len(data["nodes"]) > MAX_NODES)
 
 
 def validate_document(data: Any) -> ProblemIn:

@@ -158,3 +158,16 @@ def test_a_time_limit_that_is_not_a_number_is_called_that(value):
     doc = base()
     doc["policy"]["time_limit_seconds"] = value
     assert errors_of(doc) == {"policy.time_limit_seconds": "Input should be a finite number"}
+
+
+def test_nodes_that_are_not_a_list_are_reported_once_not_as_every_reference():
+    # No node id is known then, so every inventory row, lane and channel rule was also
+    # reported as naming an unknown node: 56 errors for one mistake.
+    from optimizer.routing.generate import generate_problem
+
+    doc = generate_problem(5, 3, 5, seed=1)
+    doc["nodes"] = {"id": "N00"}
+    doc["orders"][0]["lines"][0]["qty"] = -1
+    with pytest.raises(RoutingInputError) as info:
+        parse_problem(doc)
+    assert [e["field"] for e in info.value.errors] == ["nodes", "orders[0].lines[0].qty"]
