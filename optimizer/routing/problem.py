@@ -182,12 +182,19 @@ _SECTION_LIMITS = {"nodes": MAX_NODES, "inventory": MAX_INVENTORY_ROWS, "lanes":
                    "orders": MAX_ORDERS}
 
 
+def _readable(data: Mapping, name: str) -> bool:
+    """Whether ``data[name]`` is a list within its limit (otherwise that is reported on
+    its own, and none of its items is known)."""
+    items = data.get(name)
+    return isinstance(items, list) and len(items) <= _SECTION_LIMITS[name]
+
+
 def _valid_items(data: Mapping, name: str, model: type[_Model]) -> list[tuple[int, Any]]:
     """(index, item) for each item of the list ``data[name]`` that validates on its own
     (none when it is not a list or is over its limit: that is reported already)."""
-    items = data.get(name)
-    if not isinstance(items, list) or len(items) > _SECTION_LIMITS[name]:
+    if not _readable(data, name):
         return []
+    items = data[name]
     out = []
     for i, item in enumerate(items):
         try:
@@ -215,8 +222,7 @@ def _partial_reference_errors(data: Mapping) -> list[dict[str, str]]:
     return _cross_reference_errors(
         nodes, _valid_items(data, "inventory", InventoryIn), _valid_items(data, "lanes", LaneIn),
         _valid_items(data, "orders", OrderIn), channel_nodes, more_ids,
-        nodes_unreadable=not isinstance(data.get("nodes"), list)
-        or len(data["nodes"]) > MAX_NODES)
+        nodes_unreadable=not _readable(data, "nodes"))
 
 
 def validate_document(data: Any) -> ProblemIn:

@@ -687,23 +687,24 @@ def unhold_order(session: Session, code: str, *, actor: str) -> dict:
     return order_view(session, code)
 
 
-def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str) -> None:
-    for e in session.scalars(select(ExceptionItem).where(
-            ExceptionItem.order_code == order_code, ExceptionItem.status != "resolved")):
+def _resolve_open(session: Session, actor: str, how: str, *criteria) -> None:
+    """Resolve the open exceptions matching ``criteria``, saying ``how``. Exceptions are
+    written last, after the orders and the stock (the global lock order)."""
+    for e in session.scalars(select(ExceptionItem).where(ExceptionItem.status != "resolved",
+                                                         *criteria)):
         e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
+
+
+def _resolve_exceptions(session: Session, order_code: str, actor: str, how: str) -> None:
+    _resolve_open(session, actor, how, ExceptionItem.order_code == order_code)
 
 
 def _resolve_refill_failures(session: Session, sku_codes: list[str] | None, actor: str,
                              how: str) -> None:
     """A refill of these SKUs (all of them with None) has now run: the ``refill_failed``
-    exceptions a failed one queued are settled. Exceptions are written last, after the
-    orders and the stock (the global lock order)."""
-    stmt = select(ExceptionItem).where(ExceptionItem.kind == "refill_failed",
-                                       ExceptionItem.status != "resolved")
-    if sku_codes is not None:
-        stmt = stmt.where(ExceptionItem.sku_code.in_(sku_codes))
-    for e in session.scalars(stmt):
-        e.status, e.resolved_by, e.resolved_at, e.resolution = "resolved", actor, utcnow(), how
+    exceptions a failed one queued are settled."""
+    _resolve_open(session, actor, how, ExceptionItem.kind == "refill_failed",
+                  *([] if sku_codes is None else [ExceptionItem.sku_code.in_(sku_codes)]))
 
 
 def lock_orders(session: Session, chosen, statuses: tuple[str, ...], *options) -> list[Order]:
@@ -754,15 +755,10 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
     jobs = [RoutingJob(o, [(l, l.qty_backordered) for l in o.lines if l.qty_backordered > 0])
             for o in orders]
     jobs = [job for job in jobs if job.lines]  # nothing left waiting: another refill filled it
-    # A refill of whole SKUs settles the failures queued for them, once it has run.
-    settles = sku_codes if sku_codes and not order_codes else None
-    if not jobs:
-        if settles:
-            _resolve_refill_failures(session, settles, actor, "a later refill of the SKU ran")
-        return {"orders": 0, "units_filled": 0}
     # Orders are locked; now the stock, all of it at once in canonical order, so
     # that routing the orders one by one never takes positions out of order.
-    lock_positions(session, sorted({l.sku_id for job in jobs for l, _ in job.lines}))
+    if jobs:
+        lock_positions(session, sorted({l.sku_id for job in jobs for l, _ in job.lines}))
     # One order at a time, in priority then age order, so that stock arriving
     # goes to the most urgent, oldest waiting lines first (a batch solve would
     # be indifferent between orders with equal penalties).
@@ -773,8 +769,9 @@ def reroute_backorders(session: Session, *, router: Router, actor: str,
         filled += waiting_units - sum(b["qty"] for b in plan["backorders"])
         if not any(l.qty_backordered for l in job.order.lines):
             _resolve_exceptions(session, job.order.code, actor, "stock arrived; re-routed")
-    if settles:
-        _resolve_refill_failures(session, settles, actor, "a later refill of the SKU ran")
+    if sku_codes and not order_codes:
+        # a refill of whole SKUs has run: it settles the failures queued for them
+        _resolve_refill_failures(session, sku_codes, actor, "a later refill of the SKU ran")
     return {"orders": len(jobs), "units_filled": filled}
 
 
