@@ -111,8 +111,10 @@ def register(app: Flask) -> None:
     def _ledger_error(err: LedgerError):
         body = err.to_dict()
         status, code = ledger_status(err)
-        return error_response(status, code, body["message"], body["field"],
-                              details=body.get("details"))
+        details = body.get("details")
+        if isinstance(details, list):   # a list of problems: at most MAX_DETAILS of them
+            details = details[:MAX_DETAILS]
+        return error_response(status, code, body["message"], body["field"], details=details)
 
     @app.errorhandler(ValidationError)
     def _validation_error(err: ValidationError):

@@ -11,7 +11,7 @@ import datetime as dt
 from flask import request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.db import read_only, unit_of_work
+from ledger.db import read_only
 from optimizer.replenishment.problem import ProblemIn as ReplenishmentProblemIn
 from webapp.api import bp
 from webapp.api.auth import requires
@@ -394,13 +394,10 @@ def replenishment_plan():
     from optimizer import replenishment
     from webapp.api.openapi import _json_body, check_time_limit
     from webapp.api.orders import InvalidProblem
-    from webapp.errors import MAX_DETAILS
     try:
         problem = replenishment.parse_problem(_json_body())
     except replenishment.ReplenishmentInputError as err:
-        first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
-        raise InvalidProblem(first["message"], field=first["field"],
-                             details=err.errors[:MAX_DETAILS])   # as docs/api.md promises
+        raise InvalidProblem.of(err.errors, str(err)) from None
     check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = replenishment.solve(problem, workers=1, seed=0)
     return ReplenishmentPlanOut.model_validate(plan.to_json())

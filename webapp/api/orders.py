@@ -13,7 +13,6 @@ from webapp.api import bp
 from webapp.api.auth import current_principal, requires
 from webapp.api.keys import Work, idempotent
 from webapp.api.openapi import check_time_limit, spec
-from webapp.errors import MAX_DETAILS
 from webapp.extensions import db
 from webapp.services import orders as svc
 from webapp.services.routing_engine import route_problem
@@ -22,6 +21,13 @@ from webapp.services.routing_engine import route_problem
 class InvalidProblem(LedgerError):
     code = "invalid_problem"
     status = 422
+
+    @classmethod
+    def of(cls, errors: list[dict], fallback: str) -> "InvalidProblem":
+        """From a contract parser's errors (``{"field", "message"}`` each): the first
+        named, every one in ``details`` (the error handler lists at most 20)."""
+        first = errors[0] if errors else {"field": None, "message": fallback}
+        return cls(first["message"], field=first["field"], details=errors)
 
 
 def actor() -> str:
@@ -256,9 +262,7 @@ def routing_plan():
     try:
         problem = routing.parse_problem(_json_body())
     except routing.RoutingInputError as err:
-        first = err.errors[0] if err.errors else {"field": None, "message": str(err)}
-        raise InvalidProblem(first["message"], field=first["field"],
-                             details=err.errors[:MAX_DETAILS])   # as docs/api.md promises
+        raise InvalidProblem.of(err.errors, str(err)) from None
     check_time_limit(problem.time_limit_s, "policy.time_limit_seconds")
     plan = routing.solve(problem, workers=1, seed=0)
     return PlanOut.model_validate(routing.explain_plan(problem, plan))
